@@ -1,0 +1,30 @@
+#ifndef BERTH_COMMON_FILES_H_
+#define BERTH_COMMON_FILES_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace berth {
+
+// Replaces `path` with `data` so that a reader (or a crash) sees either the old or the whole
+// new content: write a temp file beside it, fsync, rename over, fsync the directory.
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
+
+// Reads a whole regular file, refusing one larger than `max_bytes`.
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
+
+// Creates `path` and its missing parents with `mode`. Existing directories are fine.
+absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// Removes `path` and everything under it without following symbolic links and without
+// crossing into other mounts. A missing path is fine.
+absl::Status RemoveAll(const std::string& path);
+
+}  // namespace berth
+
+#endif  // BERTH_COMMON_FILES_H_

@@ -1,0 +1,343 @@
+#include "common/spawn.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status.h"
+#include "common/unique_fd.h"
+
+extern char** environ;
+
+namespace berth {
+namespace {
+
+// Everything the child needs, prepared before fork so the child allocates nothing.
+struct ChildPlan {
+  std::string path;
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;  // empty: inherit environ
+  const char* cwd = nullptr;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  bool new_session = false;
+};
+
+absl::StatusOr<ChildPlan> MakePlan(const std::vector<std::string>& argv,
+                                   const std::optional<std::vector<std::string>>& env,
+                                   const std::string& cwd) {
+  if (argv.empty()) return absl::InvalidArgumentError("spawn: empty argv");
+  ChildPlan plan;
+  ASSIGN_OR_RETURN(plan.path, FindExecutable(argv[0]));
+  plan.argv_storage = argv;
+  for (std::string& arg : plan.argv_storage) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  if (env.has_value()) {
+    plan.env_storage = *env;
+    for (std::string& var : plan.env_storage) plan.envp.push_back(var.data());
+    plan.envp.push_back(nullptr);
+  }
+  return plan;
+}
+
+[[noreturn]] void ChildFail(int err_fd) {
+  int err = errno;
+  ssize_t ignored = write(err_fd, &err, sizeof(err));
+  (void)ignored;
+  _exit(127);
+}
+
+// The child side of fork: async-signal-safe calls only. Reports a failure's errno through
+// `err_fd` (close-on-exec, so a successful exec closes it with nothing written).
+[[noreturn]] void ExecChild(const ChildPlan& plan, int err_fd) {
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  if (plan.new_session) setsid();
+  int fds[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
+  for (int target = 0; target < 3; ++target) {
+    if (fds[target] >= 0 && dup2(fds[target], target) < 0) ChildFail(err_fd);
+  }
+  if (plan.cwd != nullptr && chdir(plan.cwd) != 0) ChildFail(err_fd);
+  // Close everything above stderr except the error pipe (close-on-exec already).
+  if (err_fd > 3) syscall(SYS_close_range, 3, err_fd - 1, 0);
+  syscall(SYS_close_range, err_fd + 1, ~0U, 0);
+  execve(plan.path.c_str(), plan.argv.data(), plan.envp.empty() ? environ : plan.envp.data());
+  ChildFail(err_fd);
+}
+
+// Forks and execs the plan. Returns the pid once exec succeeded.
+absl::StatusOr<pid_t> ForkExec(const ChildPlan& plan) {
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
+  UniqueFd err_read(errpipe[0]);
+  UniqueFd err_write(errpipe[1]);
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus(errno, absl::StrCat("forking for ", plan.path));
+  if (pid == 0) ExecChild(plan, err_write.get());
+  err_write.Reset();
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = read(err_read.get(), &child_errno, sizeof(child_errno));
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof(child_errno)) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return ErrnoStatus(child_errno, absl::StrCat("starting ", plan.path));
+  }
+  return pid;
+}
+
+void IgnoreSigpipeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { signal(SIGPIPE, SIG_IGN); });
+}
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+// Reads what is available on `fd` into `out` (up to `cap`); false at EOF or error.
+bool Drain(int fd, std::string& out, size_t cap, bool& truncated) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      size_t keep = std::min(static_cast<size_t>(n), cap - std::min(cap, out.size()));
+      out.append(buf, keep);
+      if (keep < static_cast<size_t>(n)) truncated = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && errno == EAGAIN;
+  }
+}
+
+void FillResult(int wait_status, SpawnResult& result) {
+  if (WIFEXITED(wait_status)) result.exit_code = WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) result.signal = WTERMSIG(wait_status);
+}
+
+absl::StatusOr<UniqueFd> OpenOutput(const std::string& path) {
+  const char* target = path.empty() ? "/dev/null" : path.c_str();
+  UniqueFd fd(open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd) return ErrnoStatus(errno, absl::StrCat("opening ", target));
+  return fd;
+}
+
+}  // namespace
+
+std::string SpawnResult::Describe() const {
+  std::string text;
+  if (timed_out) {
+    text = "timed out";
+  } else if (signal != 0) {
+    text = absl::StrCat("killed by signal ", signal);
+  } else {
+    text = absl::StrCat("exit code ", exit_code);
+  }
+  absl::string_view tail(err);
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.remove_suffix(1);
+  if (tail.size() > 512) tail = tail.substr(tail.size() - 512);
+  if (!tail.empty()) absl::StrAppend(&text, ": ", tail);
+  return text;
+}
+
+absl::StatusOr<std::string> FindExecutable(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty program name");
+  if (name.find('/') != std::string::npos) return name;
+  const char* path_env = getenv("PATH");
+  std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  for (absl::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
+    std::string candidate = absl::StrCat(dir, "/", name);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return absl::NotFoundError(absl::StrCat(name, " not found in PATH"));
+}
+
+absl::StatusOr<SpawnResult> RunCommand(const SpawnOptions& options) {
+  IgnoreSigpipeOnce();
+  ASSIGN_OR_RETURN(ChildPlan plan, MakePlan(options.argv, options.env, options.cwd));
+  plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
+  UniqueFd in_read(in[0]), in_write(in[1]);
+  if (pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
+  UniqueFd err_read(err[0]), err_write(err[1]);
+  plan.stdin_fd = in_read.get();
+  plan.stdout_fd = out_write.get();
+  plan.stderr_fd = err_write.get();
+
+  ASSIGN_OR_RETURN(pid_t pid, ForkExec(plan));
+  in_read.Reset();
+  out_write.Reset();
+  err_write.Reset();
+  if (options.stdin_data.empty()) in_write.Reset();
+  UniqueFd pidfd(PidfdOpen(pid));
+  for (int fd : {in_write.get(), out_read.get(), err_read.get()}) {
+    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+
+  SpawnResult result;
+  size_t written = 0;
+  absl::Time deadline = absl::Now() + options.timeout;
+  bool exited = false;
+  while (!exited && (out_read || err_read || in_write || pidfd)) {
+    pollfd fds[4] = {{out_read.get(), POLLIN, 0},
+                     {err_read.get(), POLLIN, 0},
+                     {in_write.get(), POLLOUT, 0},
+                     {pidfd.get(), POLLIN, 0}};
+    int wait_ms = -1;
+    if (options.timeout != absl::InfiniteDuration()) {
+      wait_ms = static_cast<int>(
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1));
+    }
+    int ready = poll(fds, 4, wait_ms);
+    if (ready < 0 && errno != EINTR) return ErrnoStatus(errno, "waiting for the child");
+    if (ready == 0) {
+      kill(pid, SIGKILL);
+      result.timed_out = true;
+      break;
+    }
+    if (fds[0].revents &&
+        !Drain(out_read.get(), result.out, options.max_output, result.output_truncated)) {
+      out_read.Reset();
+    }
+    if (fds[1].revents &&
+        !Drain(err_read.get(), result.err, options.max_output, result.output_truncated)) {
+      err_read.Reset();
+    }
+    if (fds[2].revents) {
+      ssize_t n = write(in_write.get(), options.stdin_data.data() + written,
+                        options.stdin_data.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == options.stdin_data.size()) {
+        in_write.Reset();
+      }
+    }
+    // The child is gone: whatever a grandchild still holds open must not keep us here.
+    if (fds[3].revents) exited = true;
+  }
+  if (out_read) Drain(out_read.get(), result.out, options.max_output, result.output_truncated);
+  if (err_read) Drain(err_read.get(), result.err, options.max_output, result.output_truncated);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!result.timed_out) FillResult(status, result);
+  return result;
+}
+
+absl::StatusOr<Process> Process::Start(const StartOptions& options) {
+  IgnoreSigpipeOnce();
+  ASSIGN_OR_RETURN(ChildPlan plan, MakePlan(options.argv, options.env, options.cwd));
+  plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  plan.new_session = options.new_session;
+  UniqueFd null_in(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null_in) return ErrnoStatus(errno, "opening /dev/null");
+  ASSIGN_OR_RETURN(UniqueFd out, OpenOutput(options.stdout_path));
+  ASSIGN_OR_RETURN(UniqueFd err, OpenOutput(options.stderr_path));
+  plan.stdin_fd = null_in.get();
+  plan.stdout_fd = out.get();
+  plan.stderr_fd = err.get();
+  ASSIGN_OR_RETURN(pid_t pid, ForkExec(plan));
+  int pidfd = PidfdOpen(pid);
+  if (pidfd < 0) {
+    absl::Status status = ErrnoStatus(errno, "opening a pidfd");
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return status;
+  }
+  return Process(pid, pidfd);
+}
+
+Process::Process(Process&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      pidfd_(std::exchange(other.pidfd_, -1)),
+      exited_(other.exited_),
+      wait_status_(other.wait_status_) {}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    Close();
+    pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::exchange(other.pidfd_, -1);
+    exited_ = other.exited_;
+    wait_status_ = other.wait_status_;
+  }
+  return *this;
+}
+
+Process::~Process() { Close(); }
+
+void Process::Close() {
+  if (running()) {
+    Signal(SIGKILL).IgnoreError();
+    Wait().IgnoreError();
+  }
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = -1;
+  pid_ = -1;
+}
+
+absl::Status Process::Signal(int sig) {
+  if (!running()) return absl::FailedPreconditionError("process is not running");
+  if (syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("signalling pid ", pid_));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Process::Wait(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("no process");
+  if (exited_) return wait_status_;
+  pollfd pfd = {pidfd_, POLLIN, 0};
+  int ms = timeout == absl::InfiniteDuration()
+               ? -1
+               : static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  int ready;
+  do {
+    ready = poll(&pfd, 1, ms);
+  } while (ready < 0 && errno == EINTR);
+  if (ready == 0) {
+    return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still running"));
+  }
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, absl::StrCat("waiting for pid ", pid_));
+  }
+  exited_ = true;
+  wait_status_ = status;
+  return status;
+}
+
+absl::StatusOr<int> Process::Stop(absl::Duration grace) {
+  if (!running()) return Wait();
+  Signal(SIGTERM).IgnoreError();
+  absl::StatusOr<int> status = Wait(grace);
+  if (status.ok()) return status;
+  Signal(SIGKILL).IgnoreError();
+  return Wait();
+}
+
+}  // namespace berth
