@@ -1,0 +1,42 @@
+#ifndef BERTH_CTL_CLIENT_H_
+#define BERTH_CTL_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
+#include "proto/cri/api.grpc.pb.h"
+
+namespace berth::ctl {
+
+inline constexpr char kDefaultEndpoint[] = "unix:///run/berth/berth.sock";
+
+// The endpoint to use: the flag when given, else $CONTAINER_RUNTIME_ENDPOINT, else Berth's
+// default socket. A bare path becomes unix://PATH; only unix endpoints are accepted.
+absl::StatusOr<std::string> ResolveEndpoint(const std::string& flag_value);
+
+// Stubs for both CRI services over one channel, and a per-call timeout.
+class CriClient {
+ public:
+  static absl::StatusOr<CriClient> Connect(const std::string& endpoint, absl::Duration timeout);
+
+  runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
+  runtime::v1::ImageService::Stub& image() { return *image_; }
+  // A context whose deadline is `timeout` from now.
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<runtime::v1::ImageService::Stub> image_;
+  absl::Duration timeout_;
+};
+
+// "rpc Version: <code>: <message>" for a failed call.
+absl::Status CallError(const char* rpc, const grpc::Status& status);
+
+}  // namespace berth::ctl
+
+#endif  // BERTH_CTL_CLIENT_H_

@@ -1,0 +1,48 @@
+#ifndef BERTH_SERVER_DAEMON_H_
+#define BERTH_SERVER_DAEMON_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/unique_fd.h"
+#include "grpcpp/server.h"
+#include "server/config.h"
+#include "server/network_status.h"
+#include "server/runtime_info.h"
+#include "server/runtime_service.h"
+
+namespace berth {
+
+// berthd's running state: the directories, the runroot lock, the CRI gRPC server on the
+// unix socket and the services behind it.
+class Daemon {
+ public:
+  // Prepares the directories and the socket and starts serving. Fails, having touched
+  // nothing it leaves behind, when another berthd owns the runroot or the socket.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config);
+
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  ~Daemon();
+
+  // Stops accepting calls, lets in-flight calls finish within `grace` (then cancels them),
+  // and removes the socket. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  explicit Daemon(const Config& config);
+  absl::Status Serve();
+
+  const Config config_;
+  UniqueFd lock_;
+  NetworkStatusSource network_;
+  RuntimeInfo info_;
+  RuntimeService runtime_service_;
+  ImageService image_service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace berth
+
+#endif  // BERTH_SERVER_DAEMON_H_

@@ -1,0 +1,110 @@
+// berthd: the Berth CRI daemon.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "common/log.h"
+#include "common/version.h"
+#include "server/config.h"
+#include "server/daemon.h"
+
+namespace berth {
+namespace {
+
+constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
+
+struct Options {
+  std::string config_file = "/etc/berth/berth.conf";
+  std::string config_dir = "/etc/berth/berth.conf.d";
+  ConfigFlags flags;
+};
+
+void AddOptions(CLI::App& app, Options& options) {
+  app.add_option("--config", options.config_file,
+                 "Main configuration file; \"\" for none (default /etc/berth/berth.conf)");
+  app.add_option("--config-dir", options.config_dir,
+                 "Drop-in directory of *.conf files; \"\" for none (default "
+                 "/etc/berth/berth.conf.d)");
+  auto optional = [&](const char* name, std::optional<std::string>& target, const char* help) {
+    app.add_option_function<std::string>(
+        name, [&target](const std::string& value) { target = value; }, help);
+  };
+  optional("--root", options.flags.root, "Persistent state directory");
+  optional("--runroot", options.flags.runroot, "Volatile state directory");
+  optional("--listen", options.flags.listen, "CRI socket path");
+  optional("--log-level", options.flags.log_level, "trace|debug|info|warn|error|fatal|off");
+}
+
+absl::StatusOr<Config> Load(const Options& options, bool file_given) {
+  ConfigSources sources;
+  sources.file = options.config_file;
+  sources.file_required = file_given && !options.config_file.empty();
+  sources.drop_in_dir = options.config_dir;
+  sources.flags = options.flags;
+  return LoadConfig(sources);
+}
+
+int Serve(const Config& config) {
+  if (absl::Status status = InitLogging(config.log_level); !status.ok()) {
+    std::cerr << "berthd: " << status.message() << "\n";
+    return 1;
+  }
+  // Block the stop signals in every thread; the main thread takes them with sigwait.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Start(config);
+  if (!daemon.ok()) {
+    LOG_ERROR("berthd cannot start: {}", daemon.status().message());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stop, &sig);
+  LOG_INFO("received signal {}, shutting down", sig);
+  (*daemon)->Shutdown(kShutdownGrace);
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"berthd: a Kubernetes container runtime (CRI v1)", "berthd"};
+  app.fallthrough();
+  Options options;
+  AddOptions(app, options);
+  CLI::App* config_cmd = app.add_subcommand("config", "Print the effective configuration (TOML)");
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  if (version_cmd->parsed()) {
+    std::printf("berthd version %s (CRI v1)\n", kVersion);
+    return 0;
+  }
+  bool file_given = app.count("--config") > 0;
+  absl::StatusOr<Config> config = Load(options, file_given);
+  if (!config.ok()) {
+    std::fprintf(stderr, "berthd: invalid configuration: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (config_cmd->parsed()) {
+    std::fputs(RenderConfigToml(*config).c_str(), stdout);
+    return 0;
+  }
+  return Serve(*config);
+}
+
+}  // namespace
+}  // namespace berth
+
+int main(int argc, char** argv) { return berth::Main(argc, argv); }
