@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "ctl/client.h"
+#include "ctl/image_commands.h"
 #include "ctl/info_commands.h"
 
 namespace berth::ctl {
@@ -21,6 +22,23 @@ int Main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   CLI::App* version = app.add_subcommand("version", "Show the runtime's name and versions");
   CLI::App* info = app.add_subcommand("info", "Show the runtime's status and configuration");
+  PullFlags pull_flags;
+  CLI::App* pull = app.add_subcommand("pull", "Pull an image");
+  pull->add_option("IMAGE", pull_flags.image, "Image reference")->required();
+  pull->add_option("--creds", pull_flags.creds, "USERNAME:PASSWORD for the registry");
+  pull->add_option("--auth", pull_flags.auth, "base64 USERNAME:PASSWORD for the registry");
+  std::string image_filter;
+  bool quiet = false;
+  CLI::App* images = app.add_subcommand("images", "List images");
+  images->add_option("IMAGE", image_filter, "Only this image");
+  images->add_flag("-q,--quiet", quiet, "Only image ids");
+  std::string inspect_image;
+  CLI::App* inspecti = app.add_subcommand("inspecti", "Show an image's status as JSON");
+  inspecti->add_option("IMAGE", inspect_image, "Image id or reference")->required();
+  std::vector<std::string> remove_images;
+  CLI::App* rmi = app.add_subcommand("rmi", "Remove images");
+  rmi->add_option("IMAGE", remove_images, "Image ids or references")->required();
+  CLI::App* fsinfo = app.add_subcommand("imagefsinfo", "Show image filesystem usage");
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -39,6 +57,11 @@ int Main(int argc, char** argv) {
   absl::Status status;
   if (version->parsed()) status = Version(*client, out);
   if (info->parsed()) status = Info(*client, out);
+  if (pull->parsed()) status = PullImage(*client, pull_flags, out);
+  if (images->parsed()) status = ListImages(*client, image_filter, quiet, out);
+  if (inspecti->parsed()) status = InspectImage(*client, inspect_image, out);
+  if (rmi->parsed()) status = RemoveImages(*client, remove_images, out);
+  if (fsinfo->parsed()) status = ImageFsInfo(*client, out);
   if (!status.ok()) {
     std::fprintf(stderr, "berthctl: %s\n", std::string(status.message()).c_str());
     return 1;

@@ -38,6 +38,7 @@ struct Config {
   // [berth.image]
   std::string registries_conf = "/etc/containers/registries.conf";
   std::string registries_conf_dir = "/etc/containers/registries.conf.d";
+  std::string global_auth_file = "/run/containers/0/auth.json";
   std::vector<std::string> pinned_images;
   int64_t max_parallel_downloads = 3;
   // [berth.network]

@@ -10,7 +10,7 @@
 namespace berth::config_internal {
 namespace {
 
-const std::array<KeySpec, 17> kKeys = {{
+const std::array<KeySpec, 18> kKeys = {{
     {"berth", "root", "Persistent state: images, layers, container and pod records.", &Config::root,
      Rule::kAbsolutePath},
     {"berth", "runroot", "Volatile state (a tmpfs): the socket, namespaces, runc state.",
@@ -31,6 +31,9 @@ const std::array<KeySpec, 17> kKeys = {{
      &Config::registries_conf, Rule::kAbsolutePathOrEmpty},
     {"berth.image", "registries_conf_dir", "Drop-ins for registries_conf, read in lexical order.",
      &Config::registries_conf_dir, Rule::kAbsolutePathOrEmpty},
+    {"berth.image", "global_auth_file",
+     "Registry credentials (containers-auth.json) used when a pull brings none.",
+     &Config::global_auth_file, Rule::kAbsolutePathOrEmpty},
     {"berth.image", "pinned_images", "Images never removed by garbage collection.",
      &Config::pinned_images, Rule::kImageList},
     {"berth.image", "max_parallel_downloads", "Layers of one image downloaded at once (1-64).",

@@ -23,6 +23,8 @@ namespace {
 // The kubelet reads replies of up to 16 MiB; ExecSync may carry 16 MiB per stream.
 constexpr int kMaxReceiveBytes = 16 << 20;
 constexpr int kMaxSendBytes = 64 << 20;
+// Threads for long RPC work (pulls, removals); more pulls than this wait in line.
+constexpr int kExecutorThreads = 8;
 
 absl::StatusOr<UniqueFd> LockRunroot(const std::string& runroot) {
   std::string path = absl::StrCat(runroot, "/berthd.lock");
@@ -64,6 +66,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
   std::unique_ptr<Daemon> daemon(new Daemon(config));
   ASSIGN_OR_RETURN(daemon->lock_, LockRunroot(config.runroot));
   RETURN_IF_ERROR(daemon->info_.Load());
+  ASSIGN_OR_RETURN(daemon->images_, ImageManager::Open(daemon->config_));
+  daemon->executor_ = std::make_unique<Executor>(kExecutorThreads);
+  daemon->image_service_ =
+      std::make_unique<ImageService>(daemon->images_.get(), daemon->executor_.get());
   RETURN_IF_ERROR(daemon->network_.Start());
   RETURN_IF_ERROR(daemon->Serve());
   return daemon;
@@ -77,7 +83,7 @@ absl::Status Daemon::Serve() {
   builder.AddListeningPort(absl::StrCat("unix:", socket), grpc::InsecureServerCredentials(),
                            &bound);
   builder.RegisterService(&runtime_service_);
-  builder.RegisterService(&image_service_);
+  builder.RegisterService(image_service_.get());
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.SetMaxSendMessageSize(kMaxSendBytes);
   builder.experimental().SetInterceptorCreators(RpcLogInterceptors());
@@ -108,6 +114,7 @@ void Daemon::Shutdown(absl::Duration grace) {
     ::unlink(config_.listen.c_str());
     LOG_INFO("berthd stopped");
   }
+  executor_.reset();
   network_.Stop();
 }
 

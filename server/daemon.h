@@ -8,6 +8,9 @@
 #include "common/unique_fd.h"
 #include "grpcpp/server.h"
 #include "server/config.h"
+#include "server/executor.h"
+#include "server/image_manager.h"
+#include "server/image_service.h"
 #include "server/network_status.h"
 #include "server/runtime_info.h"
 #include "server/runtime_service.h"
@@ -39,7 +42,11 @@ class Daemon {
   NetworkStatusSource network_;
   RuntimeInfo info_;
   RuntimeService runtime_service_;
-  ImageService image_service_;
+  std::unique_ptr<ImageManager> images_;
+  // Declared before the services that use it and after what its tasks use: it is destroyed
+  // (joining its threads) after the server has stopped.
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<ImageService> image_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

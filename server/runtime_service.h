@@ -38,18 +38,6 @@ class RuntimeService final : public runtime::v1::RuntimeService::CallbackService
   RuntimeInfo* info_;
 };
 
-// runtime.v1.ImageService.
-class ImageService final : public runtime::v1::ImageService::CallbackService {
- public:
-#define BERTH_X(Name) BERTH_DECLARE_UNIMPLEMENTED_UNARY("ImageService", Name)
-  BERTH_UNIMPLEMENTED_IMAGE_UNARY(BERTH_X)
-#undef BERTH_X
-#define BERTH_X(Name, Request, Response) \
-  BERTH_DECLARE_UNIMPLEMENTED_STREAM("ImageService", Name, Request, Response)
-  BERTH_UNIMPLEMENTED_IMAGE_STREAM(BERTH_X)
-#undef BERTH_X
-};
-
 }  // namespace berth
 
 #endif  // BERTH_SERVER_RUNTIME_SERVICE_H_

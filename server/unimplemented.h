@@ -48,13 +48,6 @@
   X(GetContainerEvents, GetEventsRequest, ContainerEventResponse)                       \
   X(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse)
 
-#define BERTH_UNIMPLEMENTED_IMAGE_UNARY(X) \
-  X(ListImages)                            \
-  X(ImageStatus)                           \
-  X(PullImage)                             \
-  X(RemoveImage)                           \
-  X(ImageFsInfo)
-
 #define BERTH_UNIMPLEMENTED_IMAGE_STREAM(X) \
   X(StreamImages, StreamImagesRequest, StreamImagesResponse)
 

@@ -158,10 +158,15 @@ TEST(BerthdTest, UnimplementedRpcsNameThemselves) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(), HasSubstr("RunPodSandbox"));
 
-  runtime::v1::PullImageResponse pull;
-  status = client.image().PullImage(client.Context().get(), runtime::v1::PullImageRequest(), &pull);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("ImageService/PullImage"));
+  {
+    auto context = client.Context();
+    auto images = client.image().StreamImages(context.get(), runtime::v1::StreamImagesRequest());
+    runtime::v1::StreamImagesResponse image;
+    EXPECT_FALSE(images->Read(&image));
+    status = images->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_THAT(status.error_message(), HasSubstr("ImageService/StreamImages"));
+  }
 
   auto context = client.Context();
   auto reader = client.runtime().GetContainerEvents(context.get(), runtime::v1::GetEventsRequest());

@@ -1,0 +1,300 @@
+#include "image/puller.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/unique_fd.h"
+#include "image/chain_id.h"
+#include "image/layer_unpack.h"
+
+namespace berth::image {
+
+struct Puller::Fetched {
+  std::string index_digest;  // when the tag named an index
+  std::string index_bytes;
+  FetchedManifest manifest;
+  Manifest parsed;
+  std::string config_bytes;
+  ImageConfig config;
+};
+
+namespace {
+
+// Whether a failure at one endpoint should let the next endpoint (a mirror's fallback, the
+// primary) try. Integrity and auth failures at the primary are final.
+bool TryNextEndpoint(const absl::Status& status, const PullEndpoint& endpoint) {
+  if (endpoint.mirror) return true;
+  return status.code() == absl::StatusCode::kNotFound ||
+         status.code() == absl::StatusCode::kUnavailable;
+}
+
+absl::Status WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "feeding the layer unpacker");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Reference> WithDigest(const Reference& ref, const std::string& digest) {
+  return Reference::Parse(absl::StrCat(ref.repository(), "@", digest));
+}
+
+}  // namespace
+
+Puller::Puller(Store* store, RegistryClient* client, const RegistriesConfig* registries,
+               const AuthFile* auth_file, PullerOptions options)
+    : store_(store),
+      client_(client),
+      registries_(registries),
+      auth_file_(auth_file),
+      options_(std::move(options)) {}
+
+absl::StatusOr<std::string> Puller::Pull(absl::string_view image, const Credentials& creds) {
+  if (image.empty()) return absl::InvalidArgumentError("no image given to pull");
+  std::string key(image);
+  std::shared_ptr<InFlight> flight;
+  bool leader = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) {
+      flight = std::make_shared<InFlight>();
+      in_flight_[key] = flight;
+      leader = true;
+    } else {
+      flight = it->second;
+    }
+  }
+  if (!leader) {
+    flight->done.WaitForNotification();
+    return flight->result;
+  }
+  flight->result = PullCandidates(image, creds);
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(key);
+  }
+  flight->done.Notify();
+  return flight->result;
+}
+
+absl::StatusOr<std::string> Puller::PullCandidates(absl::string_view image,
+                                                   const Credentials& creds) {
+  if (LooksLikeImageId(image)) {
+    absl::StatusOr<StoredImage> stored = store_->Lookup(image);
+    if (stored.ok()) return stored->record.id();
+    return absl::NotFoundError(
+        absl::StrCat("image id ", image, " is not stored and an id cannot be pulled"));
+  }
+  ASSIGN_OR_RETURN(Reference parsed, Reference::Parse(image));
+  std::vector<Reference> candidates = {parsed};
+  if (!parsed.fully_qualified()) {
+    ASSIGN_OR_RETURN(candidates, registries_->ShortNameCandidates(image));
+  }
+  absl::Status last = absl::NotFoundError(absl::StrCat("no registry to pull ", image, " from"));
+  for (const Reference& candidate : candidates) {
+    absl::StatusOr<std::string> id = PullReference(candidate, creds);
+    if (id.ok()) return id;
+    last = id.status();
+    if (last.code() != absl::StatusCode::kNotFound) break;
+  }
+  return last;
+}
+
+absl::StatusOr<std::string> Puller::PullReference(const Reference& ref,
+                                                  const Credentials& request_creds) {
+  ASSIGN_OR_RETURN(std::vector<PullEndpoint> endpoints, registries_->ResolvePull(ref));
+  Credentials creds = request_creds;
+  if (creds.empty() && auth_file_ != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<Credentials> stored, auth_file_->Lookup(ref));
+    if (stored.has_value()) creds = *stored;
+  }
+  if (creds.registry.empty()) creds.registry = ref.domain();
+  absl::Status last = absl::NotFoundError(absl::StrCat("no endpoint for ", ref.String()));
+  for (const PullEndpoint& endpoint : endpoints) {
+    absl::StatusOr<std::string> id = PullFrom(ref, endpoint, creds);
+    if (id.ok()) return id;
+    last = id.status();
+    LOG_INFO("pulling {} from {}: {}", ref.String(), endpoint.reference.String(), last);
+    if (!TryNextEndpoint(last, endpoint)) break;
+  }
+  return last;
+}
+
+absl::StatusOr<Puller::Fetched> Puller::FetchMetadata(const PullEndpoint& endpoint,
+                                                      const Credentials& creds) {
+  Fetched fetched;
+  ASSIGN_OR_RETURN(fetched.manifest, client_->GetManifest(endpoint, creds));
+  if (IsIndexMediaType(fetched.manifest.media_type)) {
+    ASSIGN_OR_RETURN(Index index, ParseIndex(fetched.manifest.bytes, fetched.manifest.media_type));
+    ASSIGN_OR_RETURN(Descriptor chosen, ChoosePlatform(index, options_.platform));
+    fetched.index_digest = fetched.manifest.digest;
+    fetched.index_bytes = std::move(fetched.manifest.bytes);
+    PullEndpoint by_digest = endpoint;
+    ASSIGN_OR_RETURN(by_digest.reference, WithDigest(endpoint.reference, chosen.digest));
+    ASSIGN_OR_RETURN(fetched.manifest, client_->GetManifest(by_digest, creds));
+    if (IsIndexMediaType(fetched.manifest.media_type)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("index ", fetched.index_digest, " points at another index"));
+    }
+  }
+  ASSIGN_OR_RETURN(fetched.parsed,
+                   ParseManifest(fetched.manifest.bytes, fetched.manifest.media_type));
+  ASSIGN_OR_RETURN(fetched.config_bytes,
+                   client_->FetchBlobToString(endpoint, fetched.parsed.config.digest, creds,
+                                              options_.max_config_bytes));
+  ASSIGN_OR_RETURN(fetched.config, ParseImageConfig(fetched.config_bytes));
+  if (fetched.config.diff_ids.size() != fetched.parsed.layers.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest ", fetched.manifest.digest, " names ", fetched.parsed.layers.size(),
+                     " layers but its config lists ", fetched.config.diff_ids.size(), " diff ids"));
+  }
+  return fetched;
+}
+
+absl::StatusOr<std::string> Puller::PullFrom(const Reference& ref, const PullEndpoint& endpoint,
+                                             const Credentials& creds) {
+  absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(Fetched fetched, FetchMetadata(endpoint, creds));
+  ASSIGN_OR_RETURN(std::vector<std::string> chain_ids, ChainIds(fetched.config.diff_ids));
+  state::v1::ImageRecord record;
+  record.set_id(fetched.parsed.config.digest);
+  record.set_config_digest(fetched.parsed.config.digest);
+  record.set_manifest_digest(fetched.manifest.digest);
+  record.set_manifest_media_type(fetched.manifest.media_type);
+  record.set_index_digest(fetched.index_digest);
+  for (const std::string& chain_id : chain_ids) record.add_chain_ids(chain_id);
+  // Names are the ones asked for, not a mirror's: the kubelet looks the image up by them.
+  if (ref.has_tag()) record.add_repo_tags(absl::StrCat(ref.repository(), ":", ref.tag()));
+  const std::string& top_digest =
+      fetched.index_digest.empty() ? fetched.manifest.digest : fetched.index_digest;
+  record.add_repo_digests(absl::StrCat(ref.repository(), "@", top_digest));
+  for (const auto& [key, value] : fetched.parsed.annotations) {
+    (*record.mutable_annotations())[key] = value;
+  }
+  absl::StatusOr<std::string> id = StoreImage(endpoint, creds, fetched, record);
+  if (!id.ok()) {
+    // The layers committed before the failure belong to no image: drop them (unless another
+    // image or a concurrent pull uses them).
+    store_->DiscardUnreferenced(record);
+    return id.status();
+  }
+  LOG_INFO("pulled {} ({}) in {:.0f} ms", ref.String(), *id,
+           absl::ToDoubleMilliseconds(absl::Now() - start));
+  return id;
+}
+
+absl::StatusOr<std::string> Puller::StoreImage(const PullEndpoint& endpoint,
+                                               const Credentials& creds, const Fetched& fetched,
+                                               state::v1::ImageRecord record) {
+  std::vector<std::string> chain_ids(record.chain_ids().begin(), record.chain_ids().end());
+  // Leases keep the layers from garbage collection until the image record names them.
+  std::vector<LayerLease> leases;
+  RETURN_IF_ERROR(FetchLayers(endpoint, creds, fetched, chain_ids, leases));
+  RETURN_IF_ERROR(store_->PutBlob(fetched.parsed.config.digest, fetched.config_bytes));
+  RETURN_IF_ERROR(store_->PutBlob(fetched.manifest.digest, fetched.manifest.bytes));
+  if (!fetched.index_digest.empty()) {
+    RETURN_IF_ERROR(store_->PutBlob(fetched.index_digest, fetched.index_bytes));
+  }
+  ASSIGN_OR_RETURN(StoredImage stored, store_->AddImage(std::move(record)));
+  return stored.record.id();
+}
+
+absl::Status Puller::FetchLayers(const PullEndpoint& endpoint, const Credentials& creds,
+                                 const Fetched& fetched, const std::vector<std::string>& chain_ids,
+                                 std::vector<LayerLease>& leases) {
+  // Take every lease first, base layer first; those that need an unpack become jobs.
+  std::vector<size_t> jobs;
+  for (size_t i = 0; i < chain_ids.size(); ++i) {
+    ASSIGN_OR_RETURN(LayerLease lease, store_->AcquireLayer(chain_ids[i]));
+    if (lease.needs_unpack()) jobs.push_back(i);
+    leases.push_back(std::move(lease));
+  }
+  std::atomic<size_t> next{0};
+  absl::Mutex mu;
+  absl::Status first_error;
+  auto worker = [&] {
+    for (size_t j = next++; j < jobs.size(); j = next++) {
+      {
+        absl::MutexLock lock(&mu);
+        if (!first_error.ok()) return;
+      }
+      size_t i = jobs[j];
+      absl::Status status =
+          FetchLayer(endpoint, creds, fetched.parsed.layers[i], fetched.config.diff_ids[i],
+                     chain_ids[i], i == 0 ? "" : chain_ids[i - 1]);
+      if (!status.ok()) {
+        absl::MutexLock lock(&mu);
+        if (first_error.ok()) first_error = status;
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(jobs.size(), std::max(1, options_.max_parallel_downloads));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  return first_error;
+}
+
+absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials& creds,
+                                const Descriptor& layer, const std::string& diff_id,
+                                const std::string& chain_id, const std::string& parent) {
+  RETURN_IF_ERROR(LayerCompressionOf(layer.media_type).status());
+  ASSIGN_OR_RETURN(StagedLayer staged, store_->StageLayer());
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  // The download runs on its own thread and feeds the pipe; the unpacker reads it here. When
+  // the unpacker stops early (a hostile entry), closing the read end fails the download.
+  absl::Status download;
+  bool unpacker_gone = false;  // the pipe broke: the unpacker stopped first
+  std::thread downloader([&] {
+    download = client_->FetchBlob(
+        endpoint, layer.digest, creds,
+        [&](absl::string_view chunk) {
+          absl::Status written = WriteAll(write_end.get(), chunk);
+          if (!written.ok()) unpacker_gone = true;
+          return written;
+        },
+        layer.size);
+    write_end.Reset();
+  });
+  UnpackOptions options;
+  options.expected_digest = layer.digest;
+  options.expected_diff_id = diff_id;
+  absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), staged.path(), options);
+  read_end.Reset();
+  downloader.join();
+  // A download failure says more (a 404, a digest mismatch) than the unpacker's early EOF; an
+  // unpacker that stopped first (a hostile entry) says more than the broken pipe.
+  if (!download.ok() && !unpacker_gone) {
+    return Annotate(download, absl::StrCat("layer ", layer.digest));
+  }
+  if (!unpacked.ok()) return Annotate(unpacked.status(), absl::StrCat("layer ", layer.digest));
+  if (!download.ok()) return Annotate(download, absl::StrCat("layer ", layer.digest));
+  state::v1::LayerRecord record;
+  record.set_chain_id(chain_id);
+  record.set_diff_id(diff_id);
+  record.set_digest(layer.digest);
+  record.set_size(unpacked->compressed_size);
+  record.set_media_type(layer.media_type);
+  record.set_parent_chain_id(parent);
+  return store_->CommitLayer(std::move(staged), chain_id, std::move(record));
+}
+
+}  // namespace berth::image
