@@ -35,13 +35,6 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& what) {
   return absl::OkStatus();
 }
 
-absl::Status FsyncDir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return ErrnoStatus(errno, absl::StrCat("opening directory ", dir));
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, absl::StrCat("syncing directory ", dir));
-  return absl::OkStatus();
-}
-
 // Removes the entry `name` in the directory `dirfd`, which lies on device `dev`.
 absl::Status RemoveAt(int dirfd, const char* name, dev_t dev, const std::string& shown) {
   struct stat st;
@@ -82,6 +75,13 @@ absl::Status RemoveAt(int dirfd, const char* name, dev_t dev, const std::string&
 
 }  // namespace
 
+absl::Status SyncDirectory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return ErrnoStatus(errno, absl::StrCat("opening directory ", dir));
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, absl::StrCat("syncing directory ", dir));
+  return absl::OkStatus();
+}
+
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
   std::string tmp = absl::StrCat(path, ".tmp-XXXXXX");
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
@@ -99,7 +99,7 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mo
     ::unlink(tmp.c_str());
     return status;
   }
-  return FsyncDir(DirName(path));
+  return SyncDirectory(DirName(path));
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {

@@ -15,6 +15,9 @@ namespace berth {
 // new content: write a temp file beside it, fsync, rename over, fsync the directory.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
 
+// fsync(2) of a directory, so that entries created or renamed in it survive a crash.
+absl::Status SyncDirectory(const std::string& dir);
+
 // Reads a whole regular file, refusing one larger than `max_bytes`.
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
 

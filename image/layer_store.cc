@@ -30,13 +30,6 @@ constexpr int kWalkAttempts = 5;
 
 thread_local UsageWalker* current_walker = nullptr;
 
-absl::Status FsyncDirectory(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return ErrnoStatus(errno, absl::StrCat("opening directory ", dir));
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, absl::StrCat("syncing directory ", dir));
-  return absl::OkStatus();
-}
-
 // Makes the unpacked files durable before the rename that publishes them.
 absl::Status SyncFilesystemOf(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -277,7 +270,7 @@ absl::Status LayerStore::PublishLocked(StagedLayer& staged, const std::string& c
   }
   staged.dir_.clear();
   staged.diff_.clear();
-  return FsyncDirectory(layers_dir_);
+  return SyncDirectory(layers_dir_);
 }
 
 void LayerStore::MarkUnpackedLocked(const std::string& chain_id) {
