@@ -33,6 +33,7 @@ absl::StatusOr<CriClient> CriClient::Connect(const std::string& endpoint, absl::
   }
   client.runtime_ = runtime::v1::RuntimeService::NewStub(client.channel_);
   client.image_ = runtime::v1::ImageService::NewStub(client.channel_);
+  client.admin_ = berth::admin::v1::Admin::NewStub(client.channel_);
   client.timeout_ = timeout;
   return client;
 }

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
+#include "proto/admin.grpc.pb.h"
 #include "proto/cri/api.grpc.pb.h"
 
 namespace berth::ctl {
@@ -24,6 +25,8 @@ class CriClient {
 
   runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
   runtime::v1::ImageService::Stub& image() { return *image_; }
+  // Berth's own admin API (berthd only).
+  berth::admin::v1::Admin::Stub& admin() { return *admin_; }
   // A context whose deadline is `timeout` from now.
   std::unique_ptr<grpc::ClientContext> Context() const;
 
@@ -31,6 +34,7 @@ class CriClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<runtime::v1::ImageService::Stub> image_;
+  std::unique_ptr<berth::admin::v1::Admin::Stub> admin_;
   absl::Duration timeout_;
 };
 

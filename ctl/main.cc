@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "ctl/client.h"
 #include "ctl/image_commands.h"
+#include "ctl/import_command.h"
 #include "ctl/info_commands.h"
 
 namespace berth::ctl {
@@ -39,6 +40,12 @@ int Main(int argc, char** argv) {
   CLI::App* rmi = app.add_subcommand("rmi", "Remove images");
   rmi->add_option("IMAGE", remove_images, "Image ids or references")->required();
   CLI::App* fsinfo = app.add_subcommand("imagefsinfo", "Show image filesystem usage");
+  ImportFlags import_flags;
+  CLI::App* import = app.add_subcommand(
+      "import", "Import an OCI image layout archive or a docker save archive (Berth only)");
+  import->add_option("FILE", import_flags.file, "The archive")->required();
+  import->add_option("--tag", import_flags.tag, "Another name for the image");
+  import->add_option("--format", import_flags.format, "auto (default), oci or docker");
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -62,6 +69,7 @@ int Main(int argc, char** argv) {
   if (inspecti->parsed()) status = InspectImage(*client, inspect_image, out);
   if (rmi->parsed()) status = RemoveImages(*client, remove_images, out);
   if (fsinfo->parsed()) status = ImageFsInfo(*client, out);
+  if (import->parsed()) status = ImportImage(*client, import_flags, out);
   if (!status.ok()) {
     std::fprintf(stderr, "berthctl: %s\n", std::string(status.message()).c_str());
     return 1;

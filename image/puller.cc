@@ -1,19 +1,14 @@
 #include "image/puller.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status.h"
-#include "common/unique_fd.h"
 #include "image/chain_id.h"
-#include "image/layer_unpack.h"
+#include "image/layer_commit.h"
 
 namespace berth::image {
 
@@ -34,18 +29,6 @@ bool TryNextEndpoint(const absl::Status& status, const PullEndpoint& endpoint) {
   if (endpoint.mirror) return true;
   return status.code() == absl::StatusCode::kNotFound ||
          status.code() == absl::StatusCode::kUnavailable;
-}
-
-absl::Status WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "feeding the layer unpacker");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<Reference> WithDigest(const Reference& ref, const std::string& digest) {
@@ -253,48 +236,14 @@ absl::Status Puller::FetchLayers(const PullEndpoint& endpoint, const Credentials
 absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials& creds,
                                 const Descriptor& layer, const std::string& diff_id,
                                 const std::string& chain_id, const std::string& parent) {
-  RETURN_IF_ERROR(LayerCompressionOf(layer.media_type).status());
-  ASSIGN_OR_RETURN(StagedLayer staged, store_->StageLayer());
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
-  UniqueFd read_end(fds[0]);
-  UniqueFd write_end(fds[1]);
-  // The download runs on its own thread and feeds the pipe; the unpacker reads it here. When
-  // the unpacker stops early (a hostile entry), closing the read end fails the download.
-  absl::Status download;
-  bool unpacker_gone = false;  // the pipe broke: the unpacker stopped first
-  std::thread downloader([&] {
-    download = client_->FetchBlob(
-        endpoint, layer.digest, creds,
-        [&](absl::string_view chunk) {
-          absl::Status written = WriteAll(write_end.get(), chunk);
-          if (!written.ok()) unpacker_gone = true;
-          return written;
-        },
-        layer.size);
-    write_end.Reset();
+  LayerToCommit target{.digest = layer.digest,
+                       .media_type = layer.media_type,
+                       .diff_id = diff_id,
+                       .chain_id = chain_id,
+                       .parent = parent};
+  return UnpackAndCommitLayer(store_, target, [&](const BlobSink& sink) {
+    return client_->FetchBlob(endpoint, layer.digest, creds, sink, layer.size);
   });
-  UnpackOptions options;
-  options.expected_digest = layer.digest;
-  options.expected_diff_id = diff_id;
-  absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), staged.path(), options);
-  read_end.Reset();
-  downloader.join();
-  // A download failure says more (a 404, a digest mismatch) than the unpacker's early EOF; an
-  // unpacker that stopped first (a hostile entry) says more than the broken pipe.
-  if (!download.ok() && !unpacker_gone) {
-    return Annotate(download, absl::StrCat("layer ", layer.digest));
-  }
-  if (!unpacked.ok()) return Annotate(unpacked.status(), absl::StrCat("layer ", layer.digest));
-  if (!download.ok()) return Annotate(download, absl::StrCat("layer ", layer.digest));
-  state::v1::LayerRecord record;
-  record.set_chain_id(chain_id);
-  record.set_diff_id(diff_id);
-  record.set_digest(layer.digest);
-  record.set_size(unpacked->compressed_size);
-  record.set_media_type(layer.media_type);
-  record.set_parent_chain_id(parent);
-  return store_->CommitLayer(std::move(staged), chain_id, std::move(record));
 }
 
 }  // namespace berth::image

@@ -70,6 +70,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
   daemon->executor_ = std::make_unique<Executor>(kExecutorThreads);
   daemon->image_service_ =
       std::make_unique<ImageService>(daemon->images_.get(), daemon->executor_.get());
+  daemon->admin_service_ =
+      std::make_unique<AdminService>(daemon->images_.get(), daemon->executor_.get());
   RETURN_IF_ERROR(daemon->network_.Start());
   RETURN_IF_ERROR(daemon->Serve());
   return daemon;
@@ -84,6 +86,7 @@ absl::Status Daemon::Serve() {
                            &bound);
   builder.RegisterService(&runtime_service_);
   builder.RegisterService(image_service_.get());
+  builder.RegisterService(admin_service_.get());
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.SetMaxSendMessageSize(kMaxSendBytes);
   builder.experimental().SetInterceptorCreators(RpcLogInterceptors());

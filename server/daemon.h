@@ -8,6 +8,7 @@
 #include "common/unique_fd.h"
 #include "grpcpp/server.h"
 #include "server/config.h"
+#include "server/admin_service.h"
 #include "server/executor.h"
 #include "server/image_manager.h"
 #include "server/image_service.h"
@@ -47,6 +48,7 @@ class Daemon {
   // (joining its threads) after the server has stopped.
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<ImageService> image_service_;
+  std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -88,7 +88,13 @@ ImageManager::ImageManager(const Config& config, std::unique_ptr<image::Store> s
       auth_file_(std::move(auth_file)),
       puller_(store_.get(), &client_, &registries_, &auth_file_,
               image::PullerOptions{.max_parallel_downloads =
-                                       static_cast<int>(config.max_parallel_downloads)}) {}
+                                       static_cast<int>(config.max_parallel_downloads)}),
+      importer_(store_.get()) {}
+
+absl::StatusOr<std::vector<image::ImportedImage>> ImageManager::Import(
+    const std::string& path, const image::ImportOptions& options) {
+  return importer_.Import(path, options);
+}
 
 absl::StatusOr<std::string> ImageManager::Pull(const runtime::v1::PullImageRequest& request) {
   const std::string& name = request.image().image();

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "image/auth_file.h"
+#include "image/importer.h"
 #include "image/puller.h"
 #include "image/registries_config.h"
 #include "image/registry_client.h"
@@ -35,6 +36,11 @@ class ImageManager {
   // Idempotent: an absent image is fine.
   absl::Status Remove(const runtime::v1::ImageSpec& spec);
   absl::StatusOr<runtime::v1::ImageFsInfoResponse> FsInfo();
+  // Imports the images of the archive at `path` (see image::Importer).
+  absl::StatusOr<std::vector<image::ImportedImage>> Import(const std::string& path,
+                                                          const image::ImportOptions& options);
+  // Where archives being received are written: on the store's filesystem, cleared at startup.
+  std::string ImportTempDir() const { return store_->root() + "/tmp"; }
 
  private:
   ImageManager(const Config& config, std::unique_ptr<image::Store> store,
@@ -49,6 +55,7 @@ class ImageManager {
   image::AuthFile auth_file_;
   image::RegistryClient client_;
   image::Puller puller_;
+  image::Importer importer_;
 
   absl::Mutex mu_;
   std::map<std::string, std::string> users_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,75 @@
+#include "image/layer_commit.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/unique_fd.h"
+#include "image/layer_unpack.h"
+
+namespace berth::image {
+namespace {
+
+absl::Status WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "feeding the layer unpacker");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
+                                  const BlobSource& source, std::string* digest) {
+  const std::string what =
+      absl::StrCat("layer ", layer.digest.empty() ? layer.diff_id : layer.digest);
+  if (!layer.media_type.empty()) RETURN_IF_ERROR(LayerCompressionOf(layer.media_type).status());
+  ASSIGN_OR_RETURN(StagedLayer staged, store->StageLayer());
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  // The source runs on its own thread and feeds the pipe; the unpacker reads it here. When the
+  // unpacker stops early (a hostile entry), closing the read end fails the source.
+  absl::Status fed;
+  bool unpacker_gone = false;  // the pipe broke: the unpacker stopped first
+  std::thread feeder([&] {
+    fed = source([&](absl::string_view chunk) {
+      absl::Status written = WriteAll(write_end.get(), chunk);
+      if (!written.ok()) unpacker_gone = true;
+      return written;
+    });
+    write_end.Reset();
+  });
+  UnpackOptions options;
+  options.expected_digest = layer.digest;
+  options.expected_diff_id = layer.diff_id;
+  absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), staged.path(), options);
+  read_end.Reset();
+  feeder.join();
+  // A source failure says more (a 404, a digest mismatch) than the unpacker's early EOF; an
+  // unpacker that stopped first (a hostile entry) says more than the broken pipe.
+  if (!fed.ok() && !unpacker_gone) return Annotate(fed, what);
+  if (!unpacked.ok()) return Annotate(unpacked.status(), what);
+  if (!fed.ok()) return Annotate(fed, what);
+  state::v1::LayerRecord record;
+  record.set_chain_id(layer.chain_id);
+  record.set_diff_id(layer.diff_id);
+  record.set_digest(unpacked->digest);
+  record.set_size(unpacked->compressed_size);
+  record.set_media_type(layer.media_type);
+  record.set_parent_chain_id(layer.parent);
+  if (digest != nullptr) *digest = unpacked->digest;
+  return store->CommitLayer(std::move(staged), layer.chain_id, std::move(record));
+}
+
+}  // namespace berth::image
