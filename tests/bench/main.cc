@@ -1,0 +1,215 @@
+// berth-bench: drives CRI endpoints identically, interleaved, and reports latency
+// percentiles, throughput and memory as a table and as JSON. See tests/bench/README.md.
+#include <signal.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status.h"
+#include "tests/bench/proc_memory.h"
+#include "tests/bench/report.h"
+#include "tests/bench/scenario.h"
+
+namespace berth::bench {
+namespace {
+
+// Flags that describe the endpoint given last before them.
+constexpr const char* kPerEndpointFlags[] = {"--label", "--daemon-pid", "--daemon-name",
+                                             "--pod-process"};
+
+struct Flags {
+  std::vector<std::string> endpoints;
+  // Per endpoint: flag name -> value.
+  std::vector<std::map<std::string, std::string>> per_endpoint;
+  std::vector<std::string> scenarios;
+  std::string json_path;
+  int timeout_s = 600;
+};
+
+// The value of a per-endpoint flag for endpoint `i`, or "".
+std::string PerEndpoint(const Flags& flags, size_t i, const std::string& flag) {
+  if (i >= flags.per_endpoint.size()) return "";
+  auto it = flags.per_endpoint[i].find(flag);
+  return it == flags.per_endpoint[i].end() ? "" : it->second;
+}
+
+// Takes the per-endpoint flags out of `args` (they belong to the --endpoint before them) and
+// leaves the rest for CLI11.
+absl::Status SplitPerEndpointFlags(std::vector<std::string>& args, Flags& flags) {
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--endpoint" || absl::StartsWith(arg, "--endpoint=")) {
+      flags.per_endpoint.emplace_back();
+    }
+    bool taken = false;
+    for (const char* flag : kPerEndpointFlags) {
+      std::string value;
+      if (arg == flag) {
+        if (i + 1 >= args.size()) return absl::InvalidArgumentError(arg + " needs a value");
+        value = args[++i];
+      } else if (absl::StartsWith(arg, absl::StrCat(flag, "="))) {
+        value = arg.substr(std::strlen(flag) + 1);
+      } else {
+        continue;
+      }
+      if (flags.per_endpoint.empty()) {
+        return absl::InvalidArgumentError(arg + " must follow the --endpoint it describes");
+      }
+      flags.per_endpoint.back()[flag] = value;
+      taken = true;
+      break;
+    }
+    if (!taken) rest.push_back(arg);
+  }
+  args = std::move(rest);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Target>> MakeTargets(const Flags& flags, const BenchOptions& options) {
+  std::vector<Target> targets;
+  for (size_t i = 0; i < flags.endpoints.size(); ++i) {
+    Target target;
+    ASSIGN_OR_RETURN(target.endpoint, ctl::ResolveEndpoint(flags.endpoints[i]));
+    target.label = PerEndpoint(flags, i, "--label");
+    if (target.label.empty()) target.label = absl::StrCat("ep", i);
+    if (std::string pid = PerEndpoint(flags, i, "--daemon-pid"); !pid.empty()) {
+      if (!absl::SimpleAtoi(pid, &target.daemon_pid) || target.daemon_pid <= 0) {
+        return absl::InvalidArgumentError("--daemon-pid " + pid + " is not a pid");
+      }
+    } else if (std::string name = PerEndpoint(flags, i, "--daemon-name"); !name.empty()) {
+      std::vector<pid_t> pids = FindProcesses(name);
+      if (pids.size() != 1) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--daemon-name ", name, " matches ", pids.size(), " processes; give --daemon-pid"));
+      }
+      target.daemon_pid = pids[0];
+    }
+    if (std::string pod = PerEndpoint(flags, i, "--pod-process"); !pod.empty()) {
+      target.pod_process_names.push_back(pod);
+    }
+    ASSIGN_OR_RETURN(ctl::CriClient client,
+                     ctl::CriClient::Connect(target.endpoint, options.timeout));
+    target.client = std::make_unique<ctl::CriClient>(std::move(client));
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+absl::Status RunScenario(const Scenario& scenario, const BenchOptions& options,
+                         std::vector<Target>& targets) {
+  for (Target& target : targets) {
+    if (scenario.prepare != nullptr) RETURN_IF_ERROR(scenario.prepare(options, target));
+  }
+  for (int i = 0; i < options.count; ++i) {
+    for (Target& target : targets) RETURN_IF_ERROR(scenario.run_once(options, target));
+  }
+  for (Target& target : targets) {
+    if (scenario.cleanup != nullptr) RETURN_IF_ERROR(scenario.cleanup(options, target));
+  }
+  return absl::OkStatus();
+}
+
+// The daemon's and the pod processes' memory now, as the "memory" scenario's metrics.
+void RecordMemory(Target& target) {
+  auto& metrics = target.metrics["memory"];
+  if (target.daemon_pid > 0) {
+    if (absl::StatusOr<Memory> memory = ReadSmapsRollup(target.daemon_pid); memory.ok()) {
+      metrics["daemon_rss_mib"].push_back(static_cast<double>(memory->rss_kib) / 1024.0);
+      metrics["daemon_pss_mib"].push_back(static_cast<double>(memory->pss_kib) / 1024.0);
+    }
+  }
+  for (const std::string& name : target.pod_process_names) {
+    Memory sum = SumByName(name);
+    metrics["pod_processes"].push_back(sum.processes);
+    metrics["pod_processes_rss_mib"].push_back(static_cast<double>(sum.rss_kib) / 1024.0);
+    metrics["pod_processes_pss_mib"].push_back(static_cast<double>(sum.pss_kib) / 1024.0);
+  }
+  if (metrics.empty()) target.metrics.erase("memory");
+}
+
+absl::Status Run(const Flags& flags, const BenchOptions& options) {
+  std::vector<const Scenario*> scenarios;
+  for (const std::string& name : flags.scenarios) {
+    const Scenario* scenario = FindScenario(name);
+    if (scenario == nullptr) return absl::InvalidArgumentError("unknown scenario " + name);
+    scenarios.push_back(scenario);
+  }
+  ASSIGN_OR_RETURN(std::vector<Target> targets, MakeTargets(flags, options));
+  for (const Scenario* scenario : scenarios) {
+    std::cerr << "berth-bench: scenario " << scenario->name << " x" << options.count << "\n";
+    RETURN_IF_ERROR(RunScenario(*scenario, options, targets));
+  }
+  for (Target& target : targets) RecordMemory(target);
+  std::cout << ReportTable(targets);
+  if (!flags.json_path.empty()) {
+    std::ofstream out(flags.json_path);
+    out << ReportJson(options, targets).dump(2) << "\n";
+    if (!out) return absl::InternalError("cannot write " + flags.json_path);
+  }
+  for (Target& target : targets) target.client.reset();  // close channels before daemons stop
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace berth::bench
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  berth::bench::Flags flags;
+  berth::bench::BenchOptions options;
+  std::vector<std::string> names;
+  for (const auto& scenario : berth::bench::Scenarios()) {
+    names.push_back(absl::StrCat(scenario.name, ": ", scenario.help));
+  }
+  CLI::App app{
+      "berth-bench: CRI latency, throughput and memory, endpoints interleaved.\n"
+      "Scenarios:\n  " +
+      absl::StrJoin(names, "\n  ")};
+  app.add_option("--endpoint", flags.endpoints, "CRI endpoint unix:///path (repeatable)")
+      ->required();
+  std::string unused;
+  app.add_option("--label", unused, "name of the --endpoint before it in reports");
+  app.add_option("--daemon-pid", unused, "pid of the --endpoint before it's daemon");
+  app.add_option("--daemon-name", unused,
+                 "process name of the --endpoint before it's daemon (when no --daemon-pid)");
+  app.add_option("--pod-process", unused,
+                 "process name of the --endpoint before it's per-pod processes (berth-mon, "
+                 "containerd-shim-runc-v2), summed");
+  app.add_option("--scenario", flags.scenarios, "scenario to run (repeatable)")->required();
+  app.add_option("--count", options.count, "iterations per scenario and endpoint")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--image", options.image, "image reference for the image scenario");
+  app.add_option("--image-compressed-bytes", options.image_compressed_bytes,
+                 "the image's blob bytes as stored in the registry, for MiB/s");
+  app.add_option("--timeout", flags.timeout_s, "per-call timeout in seconds");
+  app.add_option("--json", flags.json_path, "write the results here as JSON");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (absl::Status split = berth::bench::SplitPerEndpointFlags(args, flags); !split.ok()) {
+    std::cerr << "berth-bench: " << split.message() << "\n";
+    return 2;
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  options.timeout = absl::Seconds(flags.timeout_s);
+  absl::Status status = berth::bench::Run(flags, options);
+  if (!status.ok()) {
+    std::cerr << "berth-bench: " << status << "\n";
+    return 1;
+  }
+  return 0;
+}

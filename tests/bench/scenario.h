@@ -1,0 +1,80 @@
+#ifndef BERTH_TESTS_BENCH_SCENARIO_H_
+#define BERTH_TESTS_BENCH_SCENARIO_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "ctl/client.h"
+#include "tests/bench/stats.h"
+
+namespace berth::bench {
+
+// What every scenario may read from the command line.
+struct BenchOptions {
+  int count = 5;
+  std::string image;
+  // The compressed bytes of --image (its layer, config and manifest blobs); 0 when unknown.
+  int64_t image_compressed_bytes = 0;
+  absl::Duration timeout = absl::Minutes(10);
+};
+
+// One CRI endpoint under test, and what a scenario measured on it.
+struct Target {
+  std::string label;
+  std::string endpoint;
+  pid_t daemon_pid = -1;  // -1: no daemon memory
+  std::vector<std::string> pod_process_names;
+  std::unique_ptr<ctl::CriClient> client;
+
+  // Per scenario: latency samples per operation, and named values (MB/s, KiB...), each
+  // sampled once per iteration.
+  std::map<std::string, std::map<std::string, OpSamples>> ops;
+  std::map<std::string, std::map<std::string, std::vector<double>>> metrics;
+};
+
+// A scenario runs `count` iterations on every target, interleaved: iteration i runs on
+// target 0, then 1, ..., before iteration i+1 starts. `prepare` and `cleanup` run once per
+// target around all iterations (either may be null).
+struct Scenario {
+  const char* name;
+  const char* help;
+  absl::Status (*prepare)(const BenchOptions& options, Target& target);
+  absl::Status (*run_once)(const BenchOptions& options, Target& target);
+  absl::Status (*cleanup)(const BenchOptions& options, Target& target);
+};
+
+// Every scenario, in the order they are listed by --help.
+const std::vector<Scenario>& Scenarios();
+// The scenario named `name`, or nullptr.
+const Scenario* FindScenario(const std::string& name);
+
+// Runs `call` (a CRI unary call returning grpc::Status) and adds its duration to
+// target.ops[scenario][op]; a failed call is an error naming the op and the endpoint.
+template <typename Call>
+absl::Status Timed(Target& target, const std::string& scenario, const std::string& op, Call call) {
+  absl::Time start = absl::Now();
+  grpc::Status status = call();
+  absl::Duration took = absl::Now() - start;
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        op + " on " + target.label + ": " + status.error_message());
+  }
+  target.ops[scenario][op].Add(took);
+  return absl::OkStatus();
+}
+
+// Scenario entry points, by file.
+absl::Status InfoRunOnce(const BenchOptions& options, Target& target);
+absl::Status ImagePrepare(const BenchOptions& options, Target& target);
+absl::Status ImageRunOnce(const BenchOptions& options, Target& target);
+
+}  // namespace berth::bench
+
+#endif  // BERTH_TESTS_BENCH_SCENARIO_H_
