@@ -23,18 +23,6 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, absl::StrCat("writing ", what));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 // Removes the entry `name` in the directory `dirfd`, which lies on device `dev`.
 absl::Status RemoveAt(int dirfd, const char* name, dev_t dev, const std::string& shown) {
   struct stat st;
@@ -74,6 +62,18 @@ absl::Status RemoveAt(int dirfd, const char* name, dev_t dev, const std::string&
 }
 
 }  // namespace
+
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, absl::StrCat("writing ", what));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status SyncDirectory(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

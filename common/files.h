@@ -15,6 +15,10 @@ namespace berth {
 // new content: write a temp file beside it, fsync, rename over, fsync the directory.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
 
+// Writes all of `data` to `fd`, retrying short writes and EINTR; `what` names the target in
+// errors ("writing <what>: ...").
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what);
+
 // fsync(2) of a directory, so that entries created or renamed in it survive a crash.
 absl::Status SyncDirectory(const std::string& dir);
 

@@ -7,26 +7,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "image/layer_unpack.h"
 
 namespace berth::image {
-namespace {
-
-absl::Status WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "feeding the layer unpacker");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
                                   const BlobSource& source, std::string* digest) {
@@ -44,7 +31,7 @@ absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
   bool unpacker_gone = false;  // the pipe broke: the unpacker stopped first
   std::thread feeder([&] {
     fed = source([&](absl::string_view chunk) {
-      absl::Status written = WriteAll(write_end.get(), chunk);
+      absl::Status written = WriteAll(write_end.get(), chunk, "the layer unpacker");
       if (!written.ok()) unpacker_gone = true;
       return written;
     });

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -28,19 +29,6 @@ image::ArchiveFormat FormatOf(apb::ArchiveFormat format) {
     default:
       return image::ArchiveFormat::kAuto;
   }
-}
-
-absl::Status WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "writing the archive being imported");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
 }
 
 // One ImportImage call: receives the archive into a temporary file, then imports it on the
@@ -108,7 +96,7 @@ class ImportReactor final : public grpc::ServerReadReactor<apb::ImportImageChunk
       return absl::ResourceExhaustedError(
           absl::StrCat("ImportImage: the archive is larger than ", max_bytes_, " bytes"));
     }
-    return WriteAll(file_.get(), chunk_.data());
+    return WriteAll(file_.get(), chunk_.data(), "the archive being imported");
   }
 
   void RunImport() {

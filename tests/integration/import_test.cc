@@ -22,17 +22,6 @@ namespace {
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
-int CountEntries(const std::string& dir) {
-  int count = 0;
-  if (DIR* handle = ::opendir(dir.c_str())) {
-    while (struct dirent* entry = ::readdir(handle)) {
-      if (entry->d_name[0] != '.') ++count;
-    }
-    ::closedir(handle);
-  }
-  return count;
-}
-
 class ImportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { signal(SIGPIPE, SIG_IGN); }
