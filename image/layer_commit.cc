@@ -13,7 +13,6 @@
 #include "image/layer_unpack.h"
 
 namespace berth::image {
-namespace {}  // namespace
 
 absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
                                   const BlobSource& source, std::string* digest) {
