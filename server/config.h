@@ -34,6 +34,8 @@ struct Config {
   // [berth.runtime]
   std::string default_runtime = "runc";
   std::string cgroup_manager = "cgroupfs";
+  // berth-mon; empty: beside berthd's own binary, else looked up in PATH.
+  std::string monitor_path;
   std::map<std::string, RuntimeHandler> runtimes = {{"runc", RuntimeHandler{}}};
   // [berth.image]
   std::string registries_conf = "/etc/containers/registries.conf";

@@ -10,7 +10,7 @@
 namespace berth::config_internal {
 namespace {
 
-const std::array<KeySpec, 18> kKeys = {{
+const std::array<KeySpec, 19> kKeys = {{
     {"berth", "root", "Persistent state: images, layers, container and pod records.", &Config::root,
      Rule::kAbsolutePath},
     {"berth", "runroot", "Volatile state (a tmpfs): the socket, namespaces, runc state.",
@@ -27,6 +27,9 @@ const std::array<KeySpec, 18> kKeys = {{
      &Config::default_runtime, Rule::kNone},
     {"berth.runtime", "cgroup_manager", "cgroupfs, or systemd where systemd is the init.",
      &Config::cgroup_manager, Rule::kCgroupManager},
+    {"berth.runtime", "monitor_path",
+     "The pod monitor binary (berth-mon); empty: beside berthd, else looked up in PATH.",
+     &Config::monitor_path, Rule::kAbsolutePathOrEmpty},
     {"berth.image", "registries_conf", "containers-registries.conf(5): mirrors, short names.",
      &Config::registries_conf, Rule::kAbsolutePathOrEmpty},
     {"berth.image", "registries_conf_dir", "Drop-ins for registries_conf, read in lexical order.",

@@ -11,10 +11,13 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/notify.h"
+#include "common/spawn.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "oci/cgroup_mode.h"
+#include "oci/runtime_binary.h"
 #include "server/rpc_log.h"
 
 namespace berth {
@@ -25,6 +28,8 @@ constexpr int kMaxReceiveBytes = 16 << 20;
 constexpr int kMaxSendBytes = 64 << 20;
 // Threads for long RPC work (pulls, removals); more pulls than this wait in line.
 constexpr int kExecutorThreads = 8;
+// Threads for ExecSync calls, which last as long as their commands (liveness probes).
+constexpr int kExecThreads = 16;
 
 absl::StatusOr<UniqueFd> LockRunroot(const std::string& runroot) {
   std::string path = absl::StrCat(runroot, "/berthd.lock");
@@ -47,6 +52,47 @@ absl::Status CheckCgroupManager(const Config& config) {
         "/run/systemd/system does not exist; use \"cgroupfs\"");
   }
   return absl::OkStatus();
+}
+
+// berth-mon: configured, else beside berthd's binary, else in PATH.
+absl::StatusOr<std::string> ResolveMonitor(const Config& config) {
+  if (!config.monitor_path.empty()) {
+    if (::access(config.monitor_path.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "berth.runtime.monitor_path ", config.monitor_path, " is not an executable"));
+    }
+    return config.monitor_path;
+  }
+  char self[4096] = {};
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    std::string beside = std::string(self, static_cast<size_t>(n));
+    beside = beside.substr(0, beside.rfind('/') + 1) + "berth-mon";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  absl::StatusOr<std::string> found = FindExecutable("berth-mon");
+  if (!found.ok()) {
+    return absl::FailedPreconditionError(
+        "berth-mon is neither beside berthd nor in PATH; set berth.runtime.monitor_path");
+  }
+  return found;
+}
+
+absl::StatusOr<SandboxManager::Options> SandboxOptions(const Config& config,
+                                                       const NetworkStatusSource* network) {
+  SandboxManager::Options options;
+  options.config = &config;
+  options.network = network;
+  ASSIGN_OR_RETURN(options.monitor_path, ResolveMonitor(config));
+  for (const auto& [name, handler] : config.runtimes) {
+    absl::StatusOr<std::string> binary = oci::ResolveRuntimeBinary(name, handler.runtime_path);
+    // A missing runtime shows in Status (RuntimeReady false); pods then fail to start.
+    options.runtime_paths[name] = binary.ok() ? *binary : handler.runtime_path;
+  }
+  ASSIGN_OR_RETURN(oci::CgroupMode mode, oci::DetectCgroupMode());
+  options.cgroups.version =
+      mode == oci::CgroupMode::kUnified ? sandbox::CgroupVersion::kV2 : sandbox::CgroupVersion::kV1;
+  return options;
 }
 
 }  // namespace
@@ -73,6 +119,26 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
   daemon->admin_service_ =
       std::make_unique<AdminService>(daemon->images_.get(), daemon->executor_.get());
   RETURN_IF_ERROR(daemon->network_.Start());
+  ASSIGN_OR_RETURN(SandboxManager::Options sandbox_options,
+                   SandboxOptions(daemon->config_, &daemon->network_));
+  Daemon* self = daemon.get();
+  sandbox_options.on_event = [self](const std::string& pod_id, const monitor::v1::Event& event) {
+    if (ContainerManager* sink = self->event_sink_.load()) sink->OnEvent(pod_id, event);
+  };
+  ASSIGN_OR_RETURN(daemon->sandboxes_, SandboxManager::Open(std::move(sandbox_options)));
+  ContainerManager::Options container_options;
+  container_options.config = &daemon->config_;
+  container_options.sandboxes = daemon->sandboxes_.get();
+  container_options.images = daemon->images_.get();
+  ASSIGN_OR_RETURN(container_options.cgroup_mode, oci::DetectCgroupMode());
+  ASSIGN_OR_RETURN(daemon->containers_, ContainerManager::Open(std::move(container_options)));
+  daemon->event_sink_.store(daemon->containers_.get());
+  daemon->sandboxes_->SetContainers(daemon->containers_.get());
+  daemon->images_->SetInUseCheck(
+      [self](const std::string& image_id) { return self->containers_->ImageUser(image_id); });
+  daemon->exec_executor_ = std::make_unique<Executor>(kExecThreads);
+  daemon->runtime_service_.SetBackends(daemon->sandboxes_.get(), daemon->containers_.get(),
+                                       daemon->executor_.get(), daemon->exec_executor_.get());
   RETURN_IF_ERROR(daemon->Serve());
   return daemon;
 }
@@ -117,7 +183,12 @@ void Daemon::Shutdown(absl::Duration grace) {
     ::unlink(config_.listen.c_str());
     LOG_INFO("berthd stopped");
   }
+  exec_executor_.reset();
   executor_.reset();
+  event_sink_.store(nullptr);
+  if (sandboxes_ != nullptr) sandboxes_->SetContainers(nullptr);
+  containers_.reset();
+  sandboxes_.reset();
   network_.Stop();
 }
 

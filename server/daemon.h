@@ -1,6 +1,7 @@
 #ifndef BERTH_SERVER_DAEMON_H_
 #define BERTH_SERVER_DAEMON_H_
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -15,6 +16,8 @@
 #include "server/network_status.h"
 #include "server/runtime_info.h"
 #include "server/runtime_service.h"
+#include "server/container_manager.h"
+#include "server/sandbox_manager.h"
 
 namespace berth {
 
@@ -44,9 +47,14 @@ class Daemon {
   RuntimeInfo info_;
   RuntimeService runtime_service_;
   std::unique_ptr<ImageManager> images_;
+  std::unique_ptr<SandboxManager> sandboxes_;
+  std::unique_ptr<ContainerManager> containers_;
+  // Set once containers_ exists: monitors' events before that are found on disk by its restore.
+  std::atomic<ContainerManager*> event_sink_{nullptr};
   // Declared before the services that use it and after what its tasks use: it is destroyed
   // (joining its threads) after the server has stopped.
   std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Executor> exec_executor_;
   std::unique_ptr<ImageService> image_service_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<grpc::Server> server_;

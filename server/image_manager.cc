@@ -179,7 +179,13 @@ absl::Status ImageManager::Remove(const runtime::v1::ImageSpec& spec) {
   absl::StatusOr<image::StoredImage> stored = store_->Lookup(spec.image());
   if (absl::IsNotFound(stored.status())) return absl::OkStatus();
   if (!stored.ok()) return stored.status();
-  // Containers do not exist yet; when they do, an image in use is refused here.
+  if (in_use_) {
+    std::string container = in_use_(stored->record.id());
+    if (!container.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat("image ", spec.image(),
+                                                        " is in use by container ", container));
+    }
+  }
   absl::Status removed = store_->Remove(stored->record.id());
   if (absl::IsNotFound(removed)) return absl::OkStatus();  // removed meanwhile
   {
@@ -187,6 +193,23 @@ absl::Status ImageManager::Remove(const runtime::v1::ImageSpec& spec) {
     users_.erase(stored->record.id());
   }
   return Annotate(removed, absl::StrCat("removing image ", spec.image()));
+}
+
+absl::StatusOr<ImageManager::ResolvedImage> ImageManager::Resolve(const std::string& ref) {
+  if (ref.empty()) return absl::InvalidArgumentError("no image named");
+  absl::StatusOr<image::StoredImage> stored = store_->Lookup(ref);
+  if (absl::IsNotFound(stored.status()) || absl::IsInvalidArgument(stored.status())) {
+    return absl::NotFoundError(absl::StrCat("image ", ref, " not found"));
+  }
+  if (!stored.ok()) return stored.status();
+  ResolvedImage resolved;
+  resolved.id = stored->record.id();
+  ASSIGN_OR_RETURN(resolved.config_json, store_->GetBlob(stored->record.config_digest()));
+  for (const std::string& chain_id : stored->record.chain_ids()) {
+    ASSIGN_OR_RETURN(std::string dir, store_->LayerDiffPath(chain_id));
+    resolved.layer_dirs.push_back(std::move(dir));
+  }
+  return resolved;
 }
 
 absl::StatusOr<runtime::v1::ImageFsInfoResponse> ImageManager::FsInfo() {

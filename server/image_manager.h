@@ -1,6 +1,7 @@
 #ifndef BERTH_SERVER_IMAGE_MANAGER_H_
 #define BERTH_SERVER_IMAGE_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,19 @@ class ImageManager {
   // Imports the images of the archive at `path` (see image::Importer).
   absl::StatusOr<std::vector<image::ImportedImage>> Import(const std::string& path,
                                                           const image::ImportOptions& options);
+  // What a container needs of its image: the id, the config blob, and the layers' unpacked
+  // directories (base first). NotFound naming `ref` when the image is absent.
+  struct ResolvedImage {
+    std::string id;
+    std::string config_json;
+    std::vector<std::string> layer_dirs;
+  };
+  absl::StatusOr<ResolvedImage> Resolve(const std::string& ref);
+  // Tells which container uses an image id ("" for none); RemoveImage refuses while one does.
+  void SetInUseCheck(std::function<std::string(const std::string&)> check) {
+    in_use_ = std::move(check);
+  }
+
   // Where archives being received are written: on the store's filesystem, cleared at startup.
   std::string ImportTempDir() const { return store_->root() + "/tmp"; }
 
@@ -57,6 +71,7 @@ class ImageManager {
   image::Puller puller_;
   image::Importer importer_;
 
+  std::function<std::string(const std::string&)> in_use_;
   absl::Mutex mu_;
   std::map<std::string, std::string> users_ ABSL_GUARDED_BY(mu_);
 };

@@ -21,6 +21,10 @@ class NetworkStatusSource {
   void Stop() { watcher_.reset(); }
 
   NetworkCondition Current() const;
+  // The networks loaded now (null before Start).
+  std::shared_ptr<const cni::NetworkSet> Networks() const {
+    return watcher_ == nullptr ? nullptr : watcher_->Current();
+  }
 
  private:
   const Config& config_;

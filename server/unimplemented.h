@@ -11,25 +11,9 @@
 
 // Unary RPCs whose messages are <Name>Request and <Name>Response.
 #define BERTH_UNIMPLEMENTED_RUNTIME_UNARY(X) \
-  X(RunPodSandbox)                           \
-  X(StopPodSandbox)                          \
-  X(RemovePodSandbox)                        \
-  X(PodSandboxStatus)                        \
-  X(ListPodSandbox)                          \
-  X(CreateContainer)                         \
-  X(StartContainer)                          \
-  X(StopContainer)                           \
-  X(RemoveContainer)                         \
-  X(ListContainers)                          \
-  X(ContainerStatus)                         \
-  X(UpdateContainerResources)                \
-  X(ReopenContainerLog)                      \
-  X(ExecSync)                                \
   X(Exec)                                    \
   X(Attach)                                  \
   X(PortForward)                             \
-  X(ContainerStats)                          \
-  X(ListContainerStats)                      \
   X(PodSandboxStats)                         \
   X(ListPodSandboxStats)                     \
   X(CheckpointContainer)                     \

@@ -152,11 +152,11 @@ TEST(BerthdTest, UnimplementedRpcsNameThemselves) {
   ASSERT_NE(daemon, nullptr);
   std::optional<ctl::CriClient> connected(daemon->Client());
   ctl::CriClient& client = *connected;
-  runtime::v1::RunPodSandboxResponse run;
-  grpc::Status status = client.runtime().RunPodSandbox(client.Context().get(),
-                                                       runtime::v1::RunPodSandboxRequest(), &run);
+  runtime::v1::PodSandboxStatsResponse stats;
+  grpc::Status status = client.runtime().PodSandboxStats(
+      client.Context().get(), runtime::v1::PodSandboxStatsRequest(), &stats);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("RunPodSandbox"));
+  EXPECT_THAT(status.error_message(), HasSubstr("PodSandboxStats"));
 
   {
     auto context = client.Context();

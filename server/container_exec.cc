@@ -1,0 +1,155 @@
+// ExecSync, ReopenContainerLog and UpdateContainerResources: work on a running container.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "common/status.h"
+#include "oci/runtime_cli.h"
+#include "server/container_manager.h"
+
+namespace berth {
+namespace {
+
+using state::v1::ContainerRecord;
+
+// DESIGN §5: each stream of an ExecSync keeps at most this much.
+constexpr size_t kMaxExecOutput = 16 << 20;
+// After the exec'd process ended, output still buffered (or held open by a background child)
+// is read for at most this long.
+constexpr absl::Duration kDrainAfterExit = absl::Milliseconds(200);
+
+// Reads two pipes until both hit EOF or `deadline_set` and the deadline passes; keeps
+// kMaxExecOutput bytes of each and drops the rest.
+void ReadOutputs(int out_fd, int err_fd, std::string* out, std::string* err,
+                 const std::atomic<int64_t>* deadline_ns) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* sinks[2] = {out, err};
+  char buffer[65536];
+  int open = 2;
+  while (open > 0) {
+    int64_t deadline = deadline_ns->load();
+    if (deadline != 0 && absl::ToUnixNanos(absl::Now()) > deadline) break;
+    int n = ::poll(fds, 2, 50);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
+      if (got <= 0) {
+        if (got < 0 && errno == EINTR) continue;
+        fds[i].fd = -1;
+        --open;
+        continue;
+      }
+      size_t room = kMaxExecOutput - std::min(kMaxExecOutput, sinks[i]->size());
+      sinks[i]->append(buffer, std::min(room, static_cast<size_t>(got)));
+    }
+  }
+}
+
+bool MakePipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end.Reset(fds[0]);
+  write_end.Reset(fds[1]);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<runtime::v1::ExecSyncResponse> ContainerManager::ExecSync(
+    const runtime::v1::ExecSyncRequest& request) {
+  if (request.cmd().empty()) return absl::InvalidArgumentError("ExecSync: no command given");
+  ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(request.container_id()));
+  std::string id;
+  std::string pod_id;
+  {
+    absl::ReaderMutexLock lock(&container->mu);
+    if (container->removed || container->record.state() != ContainerRecord::RUNNING) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("container ", container->record.id(), " is not running"));
+    }
+    id = container->record.id();
+    pod_id = container->record.pod_id();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<mon::MonitorClient> monitor, MonitorOr(pod_id, Monitor(pod_id)));
+  UniqueFd out_read, out_write, err_read, err_write;
+  if (!MakePipe(out_read, out_write) || !MakePipe(err_read, err_write)) {
+    return ErrnoStatus(errno, "making ExecSync pipes");
+  }
+  monitor::v1::Request exec;
+  monitor::v1::ExecSync& body = *exec.mutable_exec_sync();
+  body.set_container_id(id);
+  for (const std::string& arg : request.cmd()) body.add_argv(arg);
+  absl::Duration timeout = absl::Seconds(request.timeout());
+  body.set_timeout_ns(request.timeout() > 0 ? absl::ToInt64Nanoseconds(timeout) : 0);
+
+  std::string out, err;
+  std::atomic<int64_t> deadline{0};
+  std::thread reader(ReadOutputs, out_read.get(), err_read.get(), &out, &err, &deadline);
+  absl::Duration wait = request.timeout() > 0 ? timeout + absl::Seconds(30) : absl::Hours(24 * 365);
+  absl::StatusOr<monitor::v1::Response> response =
+      monitor->Call(exec, wait, {out_write.get(), err_write.get()});
+  // The monitor has its own copies; ours go so the reader sees EOF when the process ends.
+  out_write.Reset();
+  err_write.Reset();
+  deadline.store(absl::ToUnixNanos(absl::Now() + kDrainAfterExit));
+  reader.join();
+  if (!response.ok()) return Annotate(response.status(), absl::StrCat("ExecSync in ", id));
+  runtime::v1::ExecSyncResponse result;
+  result.set_stdout(std::move(out));
+  result.set_stderr(std::move(err));
+  result.set_exit_code(response->exec_sync().timed_out() ? -1 : response->exec_sync().exit_code());
+  return result;
+}
+
+absl::Status ContainerManager::ReopenLog(const std::string& id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(id));
+  std::shared_ptr<mon::MonitorClient> given = Monitor(PodOf(*container));
+  absl::MutexLock lock(&container->mu);
+  const ContainerRecord& record = container->record;
+  if (container->removed || record.state() != ContainerRecord::RUNNING) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", record.id(), " is not running: its log cannot be reopened"));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<mon::MonitorClient> monitor, MonitorOr(record.pod_id(), given));
+  monitor::v1::Request reopen;
+  reopen.mutable_reopen_log()->set_container_id(record.id());
+  return Annotate(monitor->Call(reopen, absl::Seconds(30)).status(),
+                  absl::StrCat("reopening the log of container ", record.id()));
+}
+
+absl::Status ContainerManager::UpdateResources(
+    const runtime::v1::UpdateContainerResourcesRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(request.container_id()));
+  absl::MutexLock lock(&container->mu);
+  ContainerRecord& record = container->record;
+  if (container->removed || (record.state() != ContainerRecord::RUNNING &&
+                             record.state() != ContainerRecord::CREATED)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", record.id(), " is not running"));
+  }
+  oci::RuntimeInvocation update = oci::UpdateResourcesInvocation(
+      record.runtime_path(), record.runtime_root(), record.id(), request.linux());
+  ASSIGN_OR_RETURN(SpawnResult result,
+                   RunCommand(SpawnOptions{.argv = update.argv,
+                                           .stdin_data = update.stdin_data,
+                                           .timeout = absl::Seconds(30),
+                                           .max_output = 64 << 10}));
+  if (!result.success()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "updating the resources of container ", record.id(), ": ", result.Describe()));
+  }
+  // Fields the request leaves at zero keep their old values, as runc update does.
+  runtime::v1::LinuxContainerResources merged = record.resources();
+  merged.MergeFrom(request.linux());
+  *record.mutable_resources() = merged;
+  return Persist(*container);
+}
+
+}  // namespace berth

@@ -1,0 +1,289 @@
+// RunPodSandbox: validate, reserve the name, then set the pod up step by step, each step
+// registering its undo (DESIGN §3).
+#include "server/sandbox_manager.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/undo.h"
+#include "sandbox/pod_files.h"
+#include "sandbox/shm.h"
+#include "server/monitor_ops.h"
+#include "server/sandbox_validate.h"
+
+namespace berth {
+namespace {
+
+using state::v1::SandboxRecord;
+
+// What the monitor tries for its own oom_score_adj; hosts that forbid lowering it keep it.
+constexpr int kMonitorOomScoreAdj = -999;
+
+std::string HostName() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+}  // namespace
+
+SandboxPaths SandboxManager::Paths(const std::string& id) const {
+  return SandboxPaths{
+      .record_dir = absl::StrCat(options_.config->root, "/sandboxes/", id),
+      .pod_dir = absl::StrCat(options_.config->runroot, "/pods/", id),
+  };
+}
+
+cni::ExecOptions SandboxManager::CniOptions() const {
+  return cni::ExecOptions{.plugin_dirs = options_.config->plugin_dirs};
+}
+
+absl::Status SandboxManager::Persist(Sandbox& sandbox) {
+  std::string data;
+  sandbox.record.set_schema_version(1);
+  if (!sandbox.record.SerializeToString(&data)) {
+    return absl::InternalError("serializing the sandbox record");
+  }
+  return WriteFileAtomic(Paths(sandbox.record.id()).RecordFile(), data, 0600);
+}
+
+absl::StatusOr<std::string> SandboxManager::Run(const runtime::v1::RunPodSandboxRequest& request) {
+  RETURN_IF_ERROR(
+      ValidatePodConfig(request.config(), request.runtime_handler(), *options_.config));
+  std::string name = sandbox::PodSandboxName(request.config().metadata());
+  while (true) {
+    std::shared_ptr<InFlight> wait;
+    std::shared_ptr<Sandbox> existing;
+    std::shared_ptr<InFlight> mine;
+    {
+      absl::MutexLock lock(&mu_);
+      if (auto it = in_flight_.find(name); it != in_flight_.end()) {
+        wait = it->second;
+      } else if (std::string holder = names_.Holder(name); !holder.empty()) {
+        auto found = sandboxes_.find(holder);
+        if (found != sandboxes_.end()) existing = found->second;
+      } else {
+        mine = std::make_shared<InFlight>();
+        in_flight_[name] = mine;
+      }
+    }
+    if (wait != nullptr) {
+      // An identical request is being served: its outcome is ours.
+      wait->done.WaitForNotification();
+      if (wait->result.ok()) return wait->result;
+      continue;
+    }
+    if (existing != nullptr) {
+      absl::ReaderMutexLock lock(&existing->mu);
+      if (existing->record.state() == SandboxRecord::READY && !existing->removed) {
+        return existing->record.id();
+      }
+      return absl::AlreadyExistsError(absl::StrCat("pod sandbox name ", name,
+                                                   " is reserved for ", existing->record.id(),
+                                                   ", which is not ready"));
+    }
+    if (mine == nullptr) continue;  // the holder went away meanwhile
+    absl::StatusOr<std::string> result = RunNew(request, name);
+    absl::MutexLock lock(&mu_);
+    mine->result = result;
+    in_flight_.erase(name);
+    mine->done.Notify();
+    return result;
+  }
+}
+
+absl::StatusOr<std::string> SandboxManager::RunNew(const runtime::v1::RunPodSandboxRequest& request,
+                                                   const std::string& name) {
+  auto sandbox = std::make_shared<Sandbox>();
+  std::string id = NewId();
+  RETURN_IF_ERROR(names_.Reserve(name, id));
+  UndoStack undo;
+  undo.Push("name reservation", [this, name, id] {
+    names_.Release(name, id);
+    return absl::OkStatus();
+  });
+  absl::MutexLock lock(&sandbox->mu);
+  SandboxRecord& record = sandbox->record;
+  record.set_id(id);
+  record.set_name(name);
+  *record.mutable_config() = request.config();
+  record.set_state(SandboxRecord::CREATING);
+  record.set_created_unix_nanos(absl::ToUnixNanos(absl::Now()));
+  record.set_runtime_handler(request.runtime_handler().empty() ? options_.config->default_runtime
+                                                               : request.runtime_handler());
+  absl::Status status = SetUp(*sandbox, undo);
+  if (!status.ok()) {
+    LOG_WARN("RunPodSandbox {} ({}) failed: {}", name, id, status);
+    return Annotate(status, absl::StrCat("running pod sandbox ", name));
+  }
+  undo.Dismiss();
+  {
+    absl::MutexLock map_lock(&mu_);
+    sandboxes_[id] = sandbox;
+  }
+  LOG_INFO("pod sandbox {} ({}) is ready", name, id);
+  return id;
+}
+
+absl::Status SandboxManager::SetUp(Sandbox& sandbox, UndoStack& undo) {
+  SandboxRecord& record = sandbox.record;
+  const runtime::v1::PodSandboxConfig& config = record.config();
+  SandboxPaths paths = Paths(record.id());
+  PodNamespaces ns = PodNamespacesOf(config);
+
+  RETURN_IF_ERROR(MakeDirs(paths.record_dir, 0700));
+  RETURN_IF_ERROR(MakeDirs(paths.pod_dir, 0711));
+  undo.Push("pod directories", [paths] {
+    absl::Status status = RemoveAll(paths.pod_dir);
+    absl::Status record_status = RemoveAll(paths.record_dir);
+    return status.ok() ? record_status : status;
+  });
+  RETURN_IF_ERROR(Persist(sandbox));
+
+  if (!config.linux().cgroup_parent().empty()) {
+    ASSIGN_OR_RETURN(std::string relative,
+                     sandbox::CgroupRelativePath(config.linux().cgroup_parent()));
+    ASSIGN_OR_RETURN(std::vector<std::string> created,
+                     sandbox::CreateCgroup(options_.cgroups, relative));
+    record.set_cgroup_path(relative);
+    for (const std::string& dir : created) record.add_created_cgroups(dir);
+    undo.Push("pod cgroup", [created] { return sandbox::RemoveCgroups(created); });
+    RETURN_IF_ERROR(Persist(sandbox));
+  }
+
+  RETURN_IF_ERROR(StartMonitor(sandbox, undo));
+
+  if (!ns.host_network) {
+    RETURN_IF_ERROR(AttachNetwork(sandbox, undo));
+  }
+
+  if (!ns.host_ipc) {
+    RETURN_IF_ERROR(sandbox::MountShm(paths.ShmDir()));
+    record.set_shm_path(paths.ShmDir());
+    undo.Push("pod /dev/shm", [paths] { return sandbox::UnmountShm(paths.ShmDir()); });
+  }
+
+  sandbox::PodFilesOptions files;
+  files.dir = paths.pod_dir;
+  files.hostname = ns.host_network ? HostName() : config.hostname();
+  if (files.hostname.empty()) files.hostname = config.metadata().name();
+  files.ips.assign(record.ips().begin(), record.ips().end());
+  files.dns = config.has_dns_config() ? &config.dns_config() : nullptr;
+  files.host_network = ns.host_network;
+  RETURN_IF_ERROR(sandbox::WritePodFiles(files));
+
+  record.set_state(SandboxRecord::READY);
+  return Persist(sandbox);
+}
+
+absl::Status SandboxManager::StartMonitor(Sandbox& sandbox, UndoStack& undo) {
+  SandboxRecord& record = sandbox.record;
+  const runtime::v1::PodSandboxConfig& config = record.config();
+  SandboxPaths paths = Paths(record.id());
+  PodNamespaces ns = PodNamespacesOf(config);
+  const RuntimeHandler& handler = options_.config->runtimes.at(record.runtime_handler());
+
+  mon::LaunchOptions launch;
+  launch.berth_mon_path = options_.monitor_path;
+  monitor::v1::LaunchConfig& mc = launch.config;
+  mc.set_pod_id(record.id());
+  mc.set_pod_dir(paths.pod_dir);
+  mc.set_ns_dir(options_.config->runroot + "/ns");
+  mc.set_new_net(!ns.host_network);
+  mc.set_new_ipc(!ns.host_ipc);
+  mc.set_new_uts(!ns.host_network);
+  mc.set_new_pid(ns.shared_pid);
+  if (!ns.host_network) {
+    mc.set_hostname(config.hostname().empty() ? config.metadata().name() : config.hostname());
+  }
+  for (const auto& [key, value] : config.linux().sysctls()) (*mc.mutable_sysctls())[key] = value;
+  mc.set_runtime_path(options_.runtime_paths.at(record.runtime_handler()));
+  mc.set_runtime_root(handler.runtime_root);
+  mc.set_log_level(options_.config->log_level);
+  mc.set_oom_score_adj(kMonitorOomScoreAdj);
+
+  ASSIGN_OR_RETURN(monitor::v1::LaunchResult result, mon::LaunchMonitor(launch));
+  record.set_monitor_pid(result.pid());
+  for (const auto& [type, pin] : result.namespaces()) (*record.mutable_namespaces())[type] = pin;
+  undo.Push("pod monitor", [this, &sandbox] {
+    MonitorStopRequest stop = MonitorStopFor(sandbox);
+    absl::Status status = StopMonitor(stop);
+    sandbox.monitor.reset();
+    return status;
+  });
+  RETURN_IF_ERROR(Persist(sandbox));
+  ConnectMonitor(sandbox);
+  if (sandbox.monitor == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("the pod monitor (pid ", result.pid(), ") is not answering"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox, UndoStack& undo) {
+  SandboxRecord& record = sandbox.record;
+  SandboxPaths paths = Paths(record.id());
+  std::shared_ptr<const cni::NetworkSet> networks = options_.network->Networks();
+  const cni::NetworkConfig* network = networks == nullptr ? nullptr : networks->Default();
+  if (network == nullptr) {
+    std::string why = networks == nullptr ? "not loaded" : networks->Status().message;
+    return absl::FailedPreconditionError(absl::StrCat("no CNI network is ready: ", why));
+  }
+  cni::Attachment pending;
+  pending.request = AttachRequestFor(record.id(), record.namespaces().at("net"), record.config());
+  pending.network = *network;
+  // Cached before ADD, so that a crash in the middle still gets its DEL on the next start.
+  RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), pending));
+  record.set_network_attached(true);
+  RETURN_IF_ERROR(Persist(sandbox));
+  undo.Push("CNI attachment", [this, &sandbox, pending, paths] {
+    const cni::Attachment& attachment =
+        sandbox.attachment.has_value() ? *sandbox.attachment : pending;
+    RETURN_IF_ERROR(cni::Del(attachment, CniOptions()));
+    sandbox.attachment.reset();
+    sandbox.record.set_network_attached(false);
+    ::unlink(paths.CniCache().c_str());
+    return absl::OkStatus();
+  });
+  ASSIGN_OR_RETURN(cni::Attachment attachment, cni::Add(*network, pending.request, CniOptions()));
+  RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), attachment));
+  for (const std::string& ip : attachment.result.PodIps()) record.add_ips(ip);
+  sandbox.attachment = std::move(attachment);
+  return Persist(sandbox);
+}
+
+MonitorStopRequest SandboxManager::MonitorStopFor(Sandbox& sandbox) {
+  return MonitorStopRequest{
+      .client = sandbox.monitor.get(),
+      .monitor_pid = sandbox.record.monitor_pid(),
+      .pod_dir = Paths(sandbox.record.id()).pod_dir,
+      .namespaces = {sandbox.record.namespaces().begin(), sandbox.record.namespaces().end()},
+  };
+}
+
+void SandboxManager::ConnectMonitor(Sandbox& sandbox) {
+  std::string id = sandbox.record.id();
+  std::shared_ptr<std::atomic<bool>> lost = sandbox.monitor_lost;
+  absl::StatusOr<std::unique_ptr<mon::MonitorClient>> client = mon::MonitorClient::Connect(
+      Paths(id).MonitorSocket(),
+      [this, id](const monitor::v1::Event& event) {
+        if (options_.on_event) options_.on_event(id, event);
+      },
+      [lost, id] {
+        lost->store(true);
+        LOG_WARN("the monitor of pod sandbox {} is gone", id);
+      });
+  if (!client.ok()) {
+    LOG_WARN("cannot reach the monitor of pod sandbox {}: {}", id, client.status());
+    lost->store(true);
+    return;
+  }
+  lost->store(false);
+  sandbox.monitor = std::move(*client);
+}
+
+}  // namespace berth

@@ -1,0 +1,140 @@
+// PodSandboxStatus, ListPodSandbox and id lookup.
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
+#include "server/sandbox_manager.h"
+#include "server/sandbox_validate.h"
+
+namespace berth {
+namespace {
+
+using state::v1::SandboxRecord;
+
+runtime::v1::PodSandboxState CriState(const Sandbox& sandbox)
+    ABSL_SHARED_LOCKS_REQUIRED(sandbox.mu) {
+  return sandbox.record.state() == SandboxRecord::READY && !sandbox.monitor_lost->load()
+             ? runtime::v1::SANDBOX_READY
+             : runtime::v1::SANDBOX_NOTREADY;
+}
+
+runtime::v1::PodSandbox Summary(const Sandbox& sandbox) ABSL_SHARED_LOCKS_REQUIRED(sandbox.mu) {
+  const SandboxRecord& record = sandbox.record;
+  runtime::v1::PodSandbox item;
+  item.set_id(record.id());
+  *item.mutable_metadata() = record.config().metadata();
+  item.set_state(CriState(sandbox));
+  item.set_created_at(record.created_unix_nanos());
+  *item.mutable_labels() = record.config().labels();
+  *item.mutable_annotations() = record.config().annotations();
+  item.set_runtime_handler(record.runtime_handler());
+  return item;
+}
+
+std::string VerboseInfo(const Sandbox& sandbox) ABSL_SHARED_LOCKS_REQUIRED(sandbox.mu) {
+  const SandboxRecord& record = sandbox.record;
+  nlohmann::json info;
+  info["pid"] = record.monitor_pid();
+  info["monitorConnected"] = sandbox.monitor != nullptr && !sandbox.monitor_lost->load();
+  info["name"] = record.name();
+  info["runtimeHandler"] = record.runtime_handler();
+  info["namespaces"] = nlohmann::json::object();
+  for (const auto& [type, pin] : record.namespaces()) info["namespaces"][type] = pin;
+  info["cgroupPath"] = record.cgroup_path();
+  info["shm"] = record.shm_path();
+  if (sandbox.attachment.has_value()) {
+    info["cniNetwork"] = sandbox.attachment->network.name;
+    info["cniResult"] = sandbox.attachment->result.raw;
+  }
+  std::string config;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  if (google::protobuf::util::MessageToJsonString(record.config(), &config, options).ok()) {
+    info["config"] = nlohmann::json::parse(config, nullptr, false);
+  }
+  return info.dump();
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<Sandbox>> SandboxManager::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<Sandbox>> all;
+  all.reserve(sandboxes_.size());
+  for (const auto& [id, sandbox] : sandboxes_) all.push_back(sandbox);
+  return all;
+}
+
+absl::StatusOr<std::shared_ptr<Sandbox>> SandboxManager::Find(
+    const std::string& id_or_prefix) const {
+  if (!IsValidIdPrefix(id_or_prefix)) {
+    return absl::NotFoundError(absl::StrCat("pod sandbox \"", absl::CEscape(id_or_prefix),
+                                            "\" not found"));
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = sandboxes_.lower_bound(id_or_prefix);
+  if (it == sandboxes_.end() || !absl::StartsWith(it->first, id_or_prefix)) {
+    return absl::NotFoundError(absl::StrCat("pod sandbox ", id_or_prefix, " not found"));
+  }
+  auto next = std::next(it);
+  if (it->first != id_or_prefix && next != sandboxes_.end() &&
+      absl::StartsWith(next->first, id_or_prefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pod sandbox id prefix ", id_or_prefix, " is ambiguous"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<runtime::v1::PodSandboxStatusResponse> SandboxManager::Status(
+    const std::string& id, bool verbose) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Sandbox> sandbox, Find(id));
+  absl::ReaderMutexLock lock(&sandbox->mu);
+  const SandboxRecord& record = sandbox->record;
+  runtime::v1::PodSandboxStatusResponse response;
+  runtime::v1::PodSandboxStatus& status = *response.mutable_status();
+  status.set_id(record.id());
+  *status.mutable_metadata() = record.config().metadata();
+  status.set_state(CriState(*sandbox));
+  status.set_created_at(record.created_unix_nanos());
+  if (!record.ips().empty()) {
+    status.mutable_network()->set_ip(record.ips(0));
+    for (int i = 1; i < record.ips_size(); ++i) {
+      status.mutable_network()->add_additional_ips()->set_ip(record.ips(i));
+    }
+  }
+  runtime::v1::NamespaceOption& ns =
+      *status.mutable_linux()->mutable_namespaces()->mutable_options();
+  ns = record.config().linux().security_context().namespace_options();
+  *status.mutable_labels() = record.config().labels();
+  *status.mutable_annotations() = record.config().annotations();
+  status.set_runtime_handler(record.runtime_handler());
+  if (verbose) (*response.mutable_info())["info"] = VerboseInfo(*sandbox);
+  response.set_timestamp(absl::ToUnixNanos(absl::Now()));
+  return response;
+}
+
+std::vector<runtime::v1::PodSandbox> SandboxManager::List(
+    const runtime::v1::PodSandboxFilter& filter) {
+  std::vector<runtime::v1::PodSandbox> items;
+  for (const std::shared_ptr<Sandbox>& sandbox : Snapshot()) {
+    absl::ReaderMutexLock lock(&sandbox->mu);
+    if (sandbox->removed) continue;
+    if (!filter.id().empty() && !absl::StartsWith(sandbox->record.id(), filter.id())) continue;
+    if (filter.has_state() && filter.state().state() != CriState(*sandbox)) continue;
+    bool labels_match = true;
+    for (const auto& [key, value] : filter.label_selector()) {
+      auto it = sandbox->record.config().labels().find(key);
+      if (it == sandbox->record.config().labels().end() || it->second != value) {
+        labels_match = false;
+        break;
+      }
+    }
+    if (labels_match) items.push_back(Summary(*sandbox));
+  }
+  return items;
+}
+
+}  // namespace berth

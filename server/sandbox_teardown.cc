@@ -1,0 +1,107 @@
+// StopPodSandbox and RemovePodSandbox: both idempotent, both succeed for unknown ids.
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "sandbox/pod_cgroup.h"
+#include "sandbox/shm.h"
+#include "server/sandbox_manager.h"
+
+namespace berth {
+
+using state::v1::SandboxRecord;
+
+absl::Status SandboxManager::Stop(const std::string& id) {
+  absl::StatusOr<std::shared_ptr<Sandbox>> found = Find(id);
+  if (absl::IsNotFound(found.status())) return absl::OkStatus();
+  RETURN_IF_ERROR(found.status());
+  std::shared_ptr<Sandbox> sandbox = *found;
+  absl::MutexLock lock(&sandbox->mu);
+  if (sandbox->removed) return absl::OkStatus();
+  return StopLocked(*sandbox);
+}
+
+absl::Status SandboxManager::StopLocked(Sandbox& sandbox) {
+  SandboxRecord& record = sandbox.record;
+  if (containers_ != nullptr) {
+    RETURN_IF_ERROR(Annotate(containers_->StopPodContainers(record.id(), sandbox.monitor),
+                             absl::StrCat("stopping the containers of pod sandbox ", record.id())));
+  }
+  SandboxPaths paths = Paths(record.id());
+  if (record.network_attached()) {
+    if (!sandbox.attachment.has_value()) {
+      absl::StatusOr<cni::Attachment> cached = cni::LoadAttachment(paths.CniCache());
+      if (cached.ok()) {
+        sandbox.attachment = std::move(*cached);
+      } else {
+        LOG_WARN("pod sandbox {}: no usable CNI cache ({}); nothing to release", record.id(),
+                 cached.status());
+      }
+    }
+    if (sandbox.attachment.has_value()) {
+      RETURN_IF_ERROR(Annotate(cni::Del(*sandbox.attachment, CniOptions()),
+                               absl::StrCat("CNI DEL for pod sandbox ", record.id())));
+    }
+    sandbox.attachment.reset();
+    record.set_network_attached(false);
+    ::unlink(paths.CniCache().c_str());
+  }
+  record.clear_ips();
+  if (record.state() != SandboxRecord::NOTREADY) {
+    record.set_state(SandboxRecord::NOTREADY);
+    LOG_INFO("pod sandbox {} ({}) stopped", record.name(), record.id());
+  }
+  return Persist(sandbox);
+}
+
+absl::Status SandboxManager::Remove(const std::string& id) {
+  absl::StatusOr<std::shared_ptr<Sandbox>> found = Find(id);
+  if (absl::IsNotFound(found.status())) return absl::OkStatus();
+  RETURN_IF_ERROR(found.status());
+  std::shared_ptr<Sandbox> sandbox = *found;
+  {
+    absl::MutexLock lock(&sandbox->mu);
+    if (sandbox->removed) return absl::OkStatus();
+    RETURN_IF_ERROR(StopLocked(*sandbox));
+    if (containers_ != nullptr) {
+      RETURN_IF_ERROR(
+          Annotate(containers_->RemovePodContainers(sandbox->record.id(), sandbox->monitor),
+                   absl::StrCat("removing the containers of pod sandbox ", sandbox->record.id())));
+    }
+    RETURN_IF_ERROR(TearDown(*sandbox));
+    sandbox->removed = true;
+    names_.Release(sandbox->record.name(), sandbox->record.id());
+    LOG_INFO("pod sandbox {} ({}) removed", sandbox->record.name(), sandbox->record.id());
+  }
+  absl::MutexLock lock(&mu_);
+  sandboxes_.erase(sandbox->record.id());
+  return absl::OkStatus();
+}
+
+// Undoes everything but the network (StopLocked released it): monitor and pins, shm, cgroups,
+// files, record.
+absl::Status SandboxManager::TearDown(Sandbox& sandbox) {
+  SandboxRecord& record = sandbox.record;
+  SandboxPaths paths = Paths(record.id());
+  if (!record.monitor_gone()) {
+    RETURN_IF_ERROR(StopMonitor(MonitorStopFor(sandbox)));
+    sandbox.monitor.reset();
+    record.set_monitor_gone(true);
+    record.clear_namespaces();
+    RETURN_IF_ERROR(Persist(sandbox));
+  }
+  if (!record.shm_path().empty()) {
+    RETURN_IF_ERROR(sandbox::UnmountShm(record.shm_path()));
+    record.clear_shm_path();
+  }
+  std::vector<std::string> cgroups(record.created_cgroups().begin(),
+                                   record.created_cgroups().end());
+  RETURN_IF_ERROR(sandbox::RemoveCgroups(cgroups));
+  record.clear_created_cgroups();
+  RETURN_IF_ERROR(RemoveAll(paths.pod_dir));
+  return RemoveAll(paths.record_dir);
+}
+
+}  // namespace berth
