@@ -96,8 +96,11 @@ std::string UnescapeMountField(absl::string_view field) {
   return out;
 }
 
-// One line of /proc/self/mountinfo: the mount point and device when it is a cgroup v1
-// hierarchy with controllers (named hierarchies such as name=systemd excluded).
+// One line of /proc/self/mountinfo: the mount point and device when it is a cgroup hierarchy
+// runc makes a container's cgroup in on a v1 host: every v1 hierarchy, named ones such as
+// name=systemd included, and the hybrid "unified" cgroup2. runc creates the pod's path as the
+// container cgroup's parent in all of them, so the pod cgroup is made (and recorded, and
+// removed) in all of them too.
 struct V1Mount {
   std::string mount_point;
   std::string device;
@@ -107,10 +110,7 @@ std::optional<V1Mount> ParseV1Mount(absl::string_view line) {
   std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
   auto dash = std::find(fields.begin(), fields.end(), "-");
   if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 4) return std::nullopt;
-  if (*(dash + 1) != "cgroup") return std::nullopt;
-  for (absl::string_view option : absl::StrSplit(*(dash + 3), ',')) {
-    if (absl::StartsWith(option, "name=")) return std::nullopt;
-  }
+  if (*(dash + 1) != "cgroup" && *(dash + 1) != "cgroup2") return std::nullopt;
   return V1Mount{.mount_point = UnescapeMountField(fields[4]), .device = std::string(fields[2])};
 }
 
@@ -126,7 +126,7 @@ std::vector<std::string> DetectV1Controllers(const std::string& root) {
     std::optional<V1Mount> mount = ParseV1Mount(line);
     if (!mount || Dirname(mount->mount_point) != root) continue;
     std::string name = mount->mount_point.substr(root == "/" ? 1 : root.size() + 1);
-    if (name.empty() || name == "unified") continue;
+    if (name.empty()) continue;
     // The same hierarchy mounted twice counts once.
     if (!devices.insert(mount->device).second) continue;
     names.insert(name);
@@ -306,12 +306,29 @@ absl::Status RemoveCgroups(const std::vector<std::string>& created) {
     bool blocked = std::any_of(failed.begin(), failed.end(),
                                [&](const std::string& dir) { return IsUnder(dir, *it); });
     if (blocked) continue;
+    // A parent this pod created may since hold another pod's cgroup: then it stays (busy or
+    // not empty) and is not an error; only the pod's own cgroups must go.
+    bool ancestor = std::any_of(created.begin(), created.end(), [&](const std::string& dir) {
+      return IsUnder(dir, *it);
+    });
+    if (ancestor) {
+      if (::rmdir(it->c_str()) != 0 && errno != ENOENT) failed.push_back(*it);
+      continue;
+    }
     if (absl::Status status = RemoveOne(*it); !status.ok()) {
       failed.push_back(*it);
       if (first.ok()) first = status;
     }
   }
   return first;
+}
+
+std::vector<std::string> CgroupsLeft(const std::vector<std::string>& created) {
+  std::vector<std::string> left;
+  for (const std::string& dir : created) {
+    if (::access(dir.c_str(), F_OK) == 0) left.push_back(dir);
+  }
+  return left;
 }
 
 }  // namespace berth::sandbox

@@ -30,7 +30,8 @@ absl::StatusOr<std::string> CgroupRelativePath(const std::string& cgroup_parent)
 
 // The directories one cgroup path maps to: on v2 <root>/<path>; on v1 one per mounted
 // controller hierarchy (<root>/<controller>/<path> for each directory under root that is a
-// cgroup v1 mount, "unified" and named hierarchies like "systemd" excluded).
+// cgroup mount, the named "systemd" and hybrid "unified" ones included: runc makes the
+// container cgroup, and so the pod path, in each).
 std::vector<std::string> CgroupDirs(const CgroupOptions& options, const std::string& relative);
 
 // Creates the pod cgroup (every missing directory along the path, in every hierarchy; on v1
@@ -42,7 +43,12 @@ absl::StatusOr<std::vector<std::string>> CreateCgroup(const CgroupOptions& optio
 
 // Removes `created` (as CreateCgroup returned them), deepest first; a directory already gone
 // is fine; EBUSY is retried briefly (processes still exiting), then an error naming the dir.
+// A created parent of another created dir that is busy or not empty (another pod's cgroup
+// lives in it now) is left in place without an error: see what is left with CgroupsLeft.
 absl::Status RemoveCgroups(const std::vector<std::string>& created);
+
+// The entries of `created` that still exist.
+std::vector<std::string> CgroupsLeft(const std::vector<std::string>& created);
 
 }  // namespace berth::sandbox
 

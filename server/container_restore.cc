@@ -1,6 +1,4 @@
 // Loading the containers' records when berthd starts, and reconciling them with the monitors.
-#include <dirent.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -14,18 +12,6 @@ namespace {
 
 using state::v1::ContainerRecord;
 
-std::vector<std::string> ListIds(const std::string& dir) {
-  std::vector<std::string> ids;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return ids;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name.size() == 64 && IsValidIdPrefix(name)) ids.push_back(name);
-  }
-  ::closedir(d);
-  return ids;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ContainerManager>> ContainerManager::Open(Options options) {
@@ -33,13 +19,13 @@ absl::StatusOr<std::unique_ptr<ContainerManager>> ContainerManager::Open(Options
   const Config& config = *manager->options_.config;
   RETURN_IF_ERROR(MakeDirs(config.root + "/containers", 0711));
   RETURN_IF_ERROR(MakeDirs(config.runroot + "/containers", 0711));
-  std::vector<std::string> ids = ListIds(config.root + "/containers");
+  std::vector<std::string> ids = ListIdEntries(config.root + "/containers");
   for (const std::string& id : ids) {
     absl::Status status = manager->Restore(id);
     if (!status.ok()) LOG_ERROR("restoring container {}: {}", id, status);
   }
   // Bundles without a record: a crash before the first record was written.
-  for (const std::string& id : ListIds(config.runroot + "/containers")) {
+  for (const std::string& id : ListIdEntries(config.runroot + "/containers")) {
     if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
     ContainerPaths paths = manager->Paths(id);
     absl::Status status = oci::UnmountRootfs(paths.Rootfs());

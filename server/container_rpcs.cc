@@ -1,23 +1,9 @@
 // RuntimeService container RPCs. Work that waits on runc or a monitor goes to the executor.
 #include "server/grpc_status.h"
+#include "server/offload.h"
 #include "server/runtime_service.h"
 
 namespace berth {
-namespace {
-
-// Runs `work` (returning absl::Status) on the executor and finishes the call with it.
-template <typename Work>
-grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context, Executor* executor,
-                                  Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor->Run([reactor, work = std::move(work)]() mutable {
-    reactor->Finish(ToGrpcStatus(work()));
-  });
-  return reactor;
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* RuntimeService::CreateContainer(
     grpc::CallbackServerContext* context, const runtime::v1::CreateContainerRequest* request,
     runtime::v1::CreateContainerResponse* response) {

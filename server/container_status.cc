@@ -4,11 +4,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status.h"
-#include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "oci/cgroup_stats.h"
 #include "oci/rootfs.h"
 #include "server/container_manager.h"
+#include "server/registry_util.h"
 
 namespace berth {
 namespace {
@@ -24,15 +24,6 @@ runtime::v1::ContainerState CriState(const ContainerRecord& record) {
   }
 }
 
-bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& selector,
-                 const google::protobuf::Map<std::string, std::string>& labels) {
-  for (const auto& [key, value] : selector) {
-    auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
-  }
-  return true;
-}
-
 std::string VerboseInfo(const ContainerRecord& record, const ContainerPaths& paths) {
   nlohmann::json info;
   info["pid"] = record.pid();
@@ -44,12 +35,7 @@ std::string VerboseInfo(const ContainerRecord& record, const ContainerPaths& pat
   info["cgroupsPath"] = record.cgroups_path();
   info["runtime"] = record.runtime_path();
   info["runtimeRoot"] = record.runtime_root();
-  std::string config;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  if (google::protobuf::util::MessageToJsonString(record.config(), &config, options).ok()) {
-    info["config"] = nlohmann::json::parse(config, nullptr, false);
-  }
+  info["config"] = ProtoJson(record.config());
   return info.dump();
 }
 
@@ -57,30 +43,13 @@ std::string VerboseInfo(const ContainerRecord& record, const ContainerPaths& pat
 
 std::vector<std::shared_ptr<Container>> ContainerManager::Snapshot() const {
   absl::MutexLock lock(&mu_);
-  std::vector<std::shared_ptr<Container>> all;
-  all.reserve(containers_.size());
-  for (const auto& [id, container] : containers_) all.push_back(container);
-  return all;
+  return Values(containers_);
 }
 
 absl::StatusOr<std::shared_ptr<Container>> ContainerManager::Find(
     const std::string& id_or_prefix) const {
-  if (!IsValidIdPrefix(id_or_prefix)) {
-    return absl::NotFoundError(
-        absl::StrCat("container \"", absl::CEscape(id_or_prefix), "\" not found"));
-  }
   absl::MutexLock lock(&mu_);
-  auto it = containers_.lower_bound(id_or_prefix);
-  if (it == containers_.end() || !absl::StartsWith(it->first, id_or_prefix)) {
-    return absl::NotFoundError(absl::StrCat("container ", id_or_prefix, " not found"));
-  }
-  auto next = std::next(it);
-  if (it->first != id_or_prefix && next != containers_.end() &&
-      absl::StartsWith(next->first, id_or_prefix)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("container id prefix ", id_or_prefix, " is ambiguous"));
-  }
-  return it->second;
+  return FindByIdPrefix(containers_, id_or_prefix, "container");
 }
 
 absl::StatusOr<runtime::v1::ContainerStatusResponse> ContainerManager::Status(

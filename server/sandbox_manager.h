@@ -116,7 +116,10 @@ class SandboxManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   MonitorStopRequest MonitorStopFor(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   absl::Status StopLocked(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
-  absl::Status TearDown(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  // `cgroups_left`, when given, receives the created parents that stayed (busy).
+  absl::Status TearDown(Sandbox& sandbox, std::vector<std::string>* cgroups_left = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  void HandOverCgroups(const std::vector<std::string>& dirs);
   absl::Status Persist(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   absl::Status Restore(const std::string& id);
   void CollectGarbage();

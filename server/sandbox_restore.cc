@@ -1,6 +1,4 @@
 // Loading the pods' records when berthd starts (DESIGN §3, Restart).
-#include <dirent.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -15,18 +13,6 @@ namespace {
 
 using state::v1::SandboxRecord;
 
-std::vector<std::string> ListIds(const std::string& dir) {
-  std::vector<std::string> ids;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return ids;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name.size() == 64 && IsValidIdPrefix(name)) ids.push_back(name);
-  }
-  ::closedir(d);
-  return ids;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Open(Options options) {
@@ -35,13 +21,13 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Open(Options opt
   RETURN_IF_ERROR(MakeDirs(config.root + "/sandboxes", 0700));
   RETURN_IF_ERROR(MakeDirs(config.runroot + "/pods", 0711));
   RETURN_IF_ERROR(MakeDirs(config.runroot + "/ns", 0711));
-  std::vector<std::string> ids = ListIds(config.root + "/sandboxes");
+  std::vector<std::string> ids = ListIdEntries(config.root + "/sandboxes");
   for (const std::string& id : ids) {
     absl::Status status = manager->Restore(id);
     if (!status.ok()) LOG_ERROR("restoring pod sandbox {}: {}", id, status);
   }
   // Pod directories whose record is gone: a crash between making them and the first record.
-  for (const std::string& id : ListIds(config.runroot + "/pods")) {
+  for (const std::string& id : ListIdEntries(config.runroot + "/pods")) {
     if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
     LOG_WARN("removing the leftovers of unknown pod sandbox {}", id);
     MonitorStopRequest stop{.pod_dir = manager->Paths(id).pod_dir};

@@ -1,6 +1,7 @@
 // RuntimeService pod sandbox RPCs: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
 // PodSandboxStatus, ListPodSandbox. Work that runs plugins or processes goes to the executor.
 #include "server/grpc_status.h"
+#include "server/offload.h"
 #include "server/runtime_service.h"
 
 namespace berth {
@@ -8,33 +9,25 @@ namespace berth {
 grpc::ServerUnaryReactor* RuntimeService::RunPodSandbox(
     grpc::CallbackServerContext* context, const runtime::v1::RunPodSandboxRequest* request,
     runtime::v1::RunPodSandboxResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor_->Run([this, reactor, request, response] {
+  return Offload(context, executor_, [this, request, response]() -> absl::Status {
     absl::StatusOr<std::string> id = sandboxes_->Run(*request);
     if (id.ok()) response->set_pod_sandbox_id(*id);
-    reactor->Finish(ToGrpcStatus(id.status()));
+    return id.status();
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* RuntimeService::StopPodSandbox(
     grpc::CallbackServerContext* context, const runtime::v1::StopPodSandboxRequest* request,
     runtime::v1::StopPodSandboxResponse*) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor_->Run([this, reactor, request] {
-    reactor->Finish(ToGrpcStatus(sandboxes_->Stop(request->pod_sandbox_id())));
-  });
-  return reactor;
+  return Offload(context, executor_,
+                 [this, request] { return sandboxes_->Stop(request->pod_sandbox_id()); });
 }
 
 grpc::ServerUnaryReactor* RuntimeService::RemovePodSandbox(
     grpc::CallbackServerContext* context, const runtime::v1::RemovePodSandboxRequest* request,
     runtime::v1::RemovePodSandboxResponse*) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor_->Run([this, reactor, request] {
-    reactor->Finish(ToGrpcStatus(sandboxes_->Remove(request->pod_sandbox_id())));
-  });
-  return reactor;
+  return Offload(context, executor_,
+                 [this, request] { return sandboxes_->Remove(request->pod_sandbox_id()); });
 }
 
 grpc::ServerUnaryReactor* RuntimeService::PodSandboxStatus(

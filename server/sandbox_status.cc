@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status.h"
-#include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
+#include "server/registry_util.h"
 #include "server/sandbox_manager.h"
 #include "server/sandbox_validate.h"
 
@@ -49,12 +49,7 @@ std::string VerboseInfo(const Sandbox& sandbox) ABSL_SHARED_LOCKS_REQUIRED(sandb
     info["cniNetwork"] = sandbox.attachment->network.name;
     info["cniResult"] = sandbox.attachment->result.raw;
   }
-  std::string config;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  if (google::protobuf::util::MessageToJsonString(record.config(), &config, options).ok()) {
-    info["config"] = nlohmann::json::parse(config, nullptr, false);
-  }
+  info["config"] = ProtoJson(record.config());
   return info.dump();
 }
 
@@ -62,30 +57,13 @@ std::string VerboseInfo(const Sandbox& sandbox) ABSL_SHARED_LOCKS_REQUIRED(sandb
 
 std::vector<std::shared_ptr<Sandbox>> SandboxManager::Snapshot() const {
   absl::MutexLock lock(&mu_);
-  std::vector<std::shared_ptr<Sandbox>> all;
-  all.reserve(sandboxes_.size());
-  for (const auto& [id, sandbox] : sandboxes_) all.push_back(sandbox);
-  return all;
+  return Values(sandboxes_);
 }
 
 absl::StatusOr<std::shared_ptr<Sandbox>> SandboxManager::Find(
     const std::string& id_or_prefix) const {
-  if (!IsValidIdPrefix(id_or_prefix)) {
-    return absl::NotFoundError(absl::StrCat("pod sandbox \"", absl::CEscape(id_or_prefix),
-                                            "\" not found"));
-  }
   absl::MutexLock lock(&mu_);
-  auto it = sandboxes_.lower_bound(id_or_prefix);
-  if (it == sandboxes_.end() || !absl::StartsWith(it->first, id_or_prefix)) {
-    return absl::NotFoundError(absl::StrCat("pod sandbox ", id_or_prefix, " not found"));
-  }
-  auto next = std::next(it);
-  if (it->first != id_or_prefix && next != sandboxes_.end() &&
-      absl::StartsWith(next->first, id_or_prefix)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pod sandbox id prefix ", id_or_prefix, " is ambiguous"));
-  }
-  return it->second;
+  return FindByIdPrefix(sandboxes_, id_or_prefix, "pod sandbox");
 }
 
 absl::StatusOr<runtime::v1::PodSandboxStatusResponse> SandboxManager::Status(
@@ -124,15 +102,9 @@ std::vector<runtime::v1::PodSandbox> SandboxManager::List(
     if (sandbox->removed) continue;
     if (!filter.id().empty() && !absl::StartsWith(sandbox->record.id(), filter.id())) continue;
     if (filter.has_state() && filter.state().state() != CriState(*sandbox)) continue;
-    bool labels_match = true;
-    for (const auto& [key, value] : filter.label_selector()) {
-      auto it = sandbox->record.config().labels().find(key);
-      if (it == sandbox->record.config().labels().end() || it->second != value) {
-        labels_match = false;
-        break;
-      }
+    if (LabelsMatch(filter.label_selector(), sandbox->record.config().labels())) {
+      items.push_back(Summary(*sandbox));
     }
-    if (labels_match) items.push_back(Summary(*sandbox));
   }
   return items;
 }

@@ -61,6 +61,7 @@ absl::Status SandboxManager::Remove(const std::string& id) {
   if (absl::IsNotFound(found.status())) return absl::OkStatus();
   RETURN_IF_ERROR(found.status());
   std::shared_ptr<Sandbox> sandbox = *found;
+  std::vector<std::string> cgroups_left;
   {
     absl::MutexLock lock(&sandbox->mu);
     if (sandbox->removed) return absl::OkStatus();
@@ -70,19 +71,50 @@ absl::Status SandboxManager::Remove(const std::string& id) {
           Annotate(containers_->RemovePodContainers(sandbox->record.id(), sandbox->monitor),
                    absl::StrCat("removing the containers of pod sandbox ", sandbox->record.id())));
     }
-    RETURN_IF_ERROR(TearDown(*sandbox));
+    RETURN_IF_ERROR(TearDown(*sandbox, &cgroups_left));
     sandbox->removed = true;
     names_.Release(sandbox->record.name(), sandbox->record.id());
     LOG_INFO("pod sandbox {} ({}) removed", sandbox->record.name(), sandbox->record.id());
   }
-  absl::MutexLock lock(&mu_);
-  sandboxes_.erase(sandbox->record.id());
+  {
+    absl::MutexLock lock(&mu_);
+    sandboxes_.erase(sandbox->record.id());
+  }
+  HandOverCgroups(cgroups_left);
   return absl::OkStatus();
+}
+
+// Parents a removed pod created but could not remove hold another pod's cgroup: that pod
+// takes them over, so they go when it goes.
+void SandboxManager::HandOverCgroups(const std::vector<std::string>& dirs) {
+  if (dirs.empty()) return;
+  for (const std::shared_ptr<Sandbox>& other : Snapshot()) {
+    absl::MutexLock lock(&other->mu);
+    if (other->removed || other->record.cgroup_path().empty()) continue;
+    std::vector<std::string> own = sandbox::CgroupDirs(options_.cgroups, other->record.cgroup_path());
+    std::vector<std::string> taken;
+    for (const std::string& dir : dirs) {
+      bool holds = std::any_of(own.begin(), own.end(), [&](const std::string& mine) {
+        return mine.size() > dir.size() && mine.compare(0, dir.size(), dir) == 0 &&
+               mine[dir.size()] == '/';
+      });
+      if (holds) taken.push_back(dir);
+    }
+    if (taken.empty()) continue;
+    // Ancestors first: the record keeps the deepest last.
+    for (const std::string& dir : other->record.created_cgroups()) taken.push_back(dir);
+    other->record.clear_created_cgroups();
+    for (const std::string& dir : taken) other->record.add_created_cgroups(dir);
+    absl::Status status = Persist(*other);
+    if (!status.ok()) LOG_WARN("handing cgroups over to pod {}: {}", other->record.id(), status);
+    return;
+  }
+  LOG_WARN("cgroups {} are busy and no pod takes them over", dirs.front());
 }
 
 // Undoes everything but the network (StopLocked released it): monitor and pins, shm, cgroups,
 // files, record.
-absl::Status SandboxManager::TearDown(Sandbox& sandbox) {
+absl::Status SandboxManager::TearDown(Sandbox& sandbox, std::vector<std::string>* cgroups_left) {
   SandboxRecord& record = sandbox.record;
   SandboxPaths paths = Paths(record.id());
   if (!record.monitor_gone()) {
@@ -99,6 +131,7 @@ absl::Status SandboxManager::TearDown(Sandbox& sandbox) {
   std::vector<std::string> cgroups(record.created_cgroups().begin(),
                                    record.created_cgroups().end());
   RETURN_IF_ERROR(sandbox::RemoveCgroups(cgroups));
+  if (cgroups_left != nullptr) *cgroups_left = sandbox::CgroupsLeft(cgroups);
   record.clear_created_cgroups();
   RETURN_IF_ERROR(RemoveAll(paths.pod_dir));
   return RemoveAll(paths.record_dir);
