@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -47,6 +49,29 @@ std::unique_ptr<grpc::ClientContext> CriClient::Context() const {
 absl::Status CallError(const char* rpc, const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(rpc, ": ", status.error_message()));
+}
+
+absl::StatusOr<nlohmann::json> MessageToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string text;
+  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) {
+    return absl::InternalError("cannot render the reply as JSON");
+  }
+  return nlohmann::json::parse(text);
+}
+
+absl::Status ReadJsonMessage(const std::string& path, google::protobuf::Message& message) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(*text, &message, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", std::string(status.message().data(), status.message().size())));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace berth::ctl

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
+#include "nlohmann/json.hpp"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "proto/admin.grpc.pb.h"
@@ -40,6 +42,13 @@ class CriClient {
 
 // "rpc Version: <code>: <message>" for a failed call.
 absl::Status CallError(const char* rpc, const grpc::Status& status);
+
+// A CRI message as JSON (every primitive field printed), for the inspect verbs.
+absl::StatusOr<nlohmann::json> MessageToJson(const google::protobuf::Message& message);
+
+// Parses a JSON request file (crictl's pod and container config files) into `message`;
+// InvalidArgument names the file and the problem.
+absl::Status ReadJsonMessage(const std::string& path, google::protobuf::Message& message);
 
 }  // namespace berth::ctl
 

@@ -26,16 +26,6 @@ std::string ShortId(const std::string& id) {
   return hex.substr(0, 13);
 }
 
-absl::StatusOr<nlohmann::json> ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  std::string text;
-  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) {
-    return absl::InternalError("cannot render the reply as JSON");
-  }
-  return nlohmann::json::parse(text);
-}
-
 }  // namespace
 
 std::string HumanSize(uint64_t bytes) {
@@ -107,7 +97,7 @@ absl::Status InspectImage(CriClient& client, const std::string& image, std::stri
   grpc::Status status = client.image().ImageStatus(client.Context().get(), request, &response);
   if (!status.ok()) return CallError("ImageStatus", status);
   if (!response.has_image()) return absl::NotFoundError(absl::StrCat("no such image: ", image));
-  absl::StatusOr<nlohmann::json> json = ToJson(response.image());
+  absl::StatusOr<nlohmann::json> json = MessageToJson(response.image());
   if (!json.ok()) return json.status();
   nlohmann::json doc = {{"status", *json}};
   for (const auto& [key, value] : response.info()) {
@@ -136,7 +126,7 @@ absl::Status ImageFsInfo(CriClient& client, std::string& out) {
   grpc::Status status = client.image().ImageFsInfo(client.Context().get(),
                                                    runtime::v1::ImageFsInfoRequest(), &response);
   if (!status.ok()) return CallError("ImageFsInfo", status);
-  absl::StatusOr<nlohmann::json> json = ToJson(response);
+  absl::StatusOr<nlohmann::json> json = MessageToJson(response);
   if (!json.ok()) return json.status();
   absl::StrAppend(&out, json->dump(2), "\n");
   return absl::OkStatus();

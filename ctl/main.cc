@@ -4,9 +4,11 @@
 
 #include "CLI/CLI.hpp"
 #include "ctl/client.h"
+#include "ctl/container_commands.h"
 #include "ctl/image_commands.h"
 #include "ctl/import_command.h"
 #include "ctl/info_commands.h"
+#include "ctl/pod_commands.h"
 
 namespace berth::ctl {
 namespace {
@@ -46,6 +48,10 @@ int Main(int argc, char** argv) {
   import->add_option("FILE", import_flags.file, "The archive")->required();
   import->add_option("--tag", import_flags.tag, "Another name for the image");
   import->add_option("--format", import_flags.format, "auto (default), oci or docker");
+  PodCommands pod_commands;
+  pod_commands.Register(app);
+  ContainerCommands container_commands;
+  container_commands.Register(app);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -70,6 +76,8 @@ int Main(int argc, char** argv) {
   if (rmi->parsed()) status = RemoveImages(*client, remove_images, out);
   if (fsinfo->parsed()) status = ImageFsInfo(*client, out);
   if (import->parsed()) status = ImportImage(*client, import_flags, out);
+  pod_commands.Run(*client, out, status);
+  container_commands.Run(*client, out, status);
   if (!status.ok()) {
     std::fprintf(stderr, "berthctl: %s\n", std::string(status.message()).c_str());
     return 1;
