@@ -1,0 +1,792 @@
+// Containers through berthd: CreateContainer, StartContainer, StopContainer, RemoveContainer,
+// ContainerStatus, ListContainers, ReopenContainerLog, ExecSync, UpdateContainerResources,
+// ContainerStats and ListContainerStats, with real runc, berth-mon and a busybox image pulled
+// from a local registry. Each test runs its own berthd and ends with the fixture's leftover
+// check (TestDaemon::Stop).
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/files.h"
+#include "common/spawn.h"
+#include "common/temp_dir.h"
+#include "conmon/cri_log.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/fixtures/daemon.h"
+#include "tests/fixtures/image_builder.h"
+#include "tests/fixtures/registry.h"
+
+namespace berth::testing {
+namespace {
+
+namespace cri = runtime::v1;
+using ::testing::AnyOf;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// The registry and the two images every test pulls: plain busybox (Cmd ["/bin/sh"]) and one
+// with Entrypoint ["/bin/sh","-c"] and Cmd ["echo default"]. Built once per run.
+struct Images {
+  std::unique_ptr<TestRegistry> registry;
+  std::optional<ImageBuilder> builder;
+  BuiltImage busybox;
+  BuiltImage entrypoint;
+  std::string busybox_name;
+  std::string entrypoint_name;
+};
+
+Images* images = nullptr;
+
+class ContainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    signal(SIGPIPE, SIG_IGN);
+    images = new Images();
+    auto registry = TestRegistry::Start(RegistryOptions{});
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    images->registry = std::move(*registry);
+    auto builder = ImageBuilder::Create();
+    ASSERT_TRUE(builder.ok()) << builder.status();
+    images->builder.emplace(std::move(*builder));
+    auto spec = BusyboxImage();
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    auto built = images->builder->Build(*spec, "busybox");
+    ASSERT_TRUE(built.ok()) << built.status();
+    images->busybox = *built;
+    spec->entrypoint = {"/bin/sh", "-c"};
+    spec->cmd = {"echo default"};
+    spec->labels["variant"] = "entrypoint";
+    built = images->builder->Build(*spec, "entrypoint");
+    ASSERT_TRUE(built.ok()) << built.status();
+    images->entrypoint = *built;
+    const std::string& host = images->registry->host();
+    ASSERT_TRUE(images->builder->Push("busybox", *images->registry, "test/busybox:1.0").ok());
+    ASSERT_TRUE(images->builder->Push("entrypoint", *images->registry, "test/entry:1.0").ok());
+    images->busybox_name = absl::StrCat(host, "/test/busybox:1.0");
+    images->entrypoint_name = absl::StrCat(host, "/test/entry:1.0");
+  }
+
+  static void TearDownTestSuite() {
+    delete images;
+    images = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(images, nullptr);
+    ASSERT_NE(images->registry, nullptr) << "the suite's setup failed";
+    StartDaemon();
+  }
+
+  void StartDaemon() {
+    auto dir = TempDir::Make("berth-ctr-registries-");
+    ASSERT_TRUE(dir.ok());
+    conf_dir_.emplace(std::move(*dir));
+    std::string conf = conf_dir_->path() + "/registries.conf";
+    ASSERT_TRUE(
+        WriteFileAtomic(conf, absl::StrCat("[[registry]]\nlocation = \"", images->registry->host(),
+                                           "\"\ninsecure = true\n"))
+            .ok());
+    DaemonOptions options;
+    options.extra_config =
+        absl::StrCat("[berth.image]\nregistries_conf = \"", conf,
+                     "\"\nregistries_conf_dir = \"\"\nglobal_auth_file = \"\"\n");
+    auto daemon = TestDaemon::Start(options);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = std::move(*daemon);
+    client_.emplace(daemon_->Client(absl::Seconds(60)));
+    ASSERT_TRUE(Pull(images->busybox_name).ok());
+    ASSERT_TRUE(Pull(images->entrypoint_name).ok());
+  }
+
+  // Removes every pod (and so its containers); berthd must then stop cleanly and leave nothing.
+  void TearDown() override {
+    if (daemon_ == nullptr) return;
+    if (client_) {
+      cri::ListPodSandboxResponse pods;
+      client_->runtime().ListPodSandbox(client_->Context().get(), {}, &pods);
+      for (const cri::PodSandbox& pod : pods.items()) {
+        EXPECT_TRUE(RemovePod(pod.id()).ok()) << pod.id();
+      }
+      cri::ListContainersResponse left;
+      client_->runtime().ListContainers(client_->Context().get(), {}, &left);
+      EXPECT_EQ(left.containers_size(), 0) << "containers outlived their pods";
+    }
+    client_.reset();
+    std::string root = daemon_->root();
+    std::string runroot = daemon_->runroot();
+    absl::Status stopped = daemon_->Stop();
+    EXPECT_TRUE(stopped.ok()) << stopped;
+    EXPECT_EQ(CountEntries(root + "/containers"), 0);
+    EXPECT_EQ(CountEntries(runroot + "/containers"), 0);
+  }
+
+  ctl::CriClient& client() { return *client_; }
+
+  grpc::Status Pull(const std::string& image) {
+    cri::PullImageRequest request;
+    request.mutable_image()->set_image(image);
+    cri::PullImageResponse response;
+    grpc::Status status = client().image().PullImage(client().Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << image << ": " << status.error_message() << "\n" << daemon_->Log();
+    return status;
+  }
+
+  cri::PodSandboxConfig PodConfig(const std::string& name) {
+    cri::PodSandboxConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_metadata()->set_namespace_("berth-test");
+    config.mutable_metadata()->set_uid(name + "-uid");
+    config.set_hostname(name);
+    config.set_log_directory(absl::StrCat(daemon_->dir(), "/logs/", name));
+    config.mutable_linux()->set_cgroup_parent(daemon_->CgroupParent(name));
+    return config;
+  }
+
+  // A pod that must come up; its config is kept for CreateContainer.
+  // Like the kubelet, makes the pod's log directory first.
+  std::string RunPod(const std::string& name) {
+    cri::RunPodSandboxRequest request;
+    *request.mutable_config() = PodConfig(name);
+    EXPECT_TRUE(MakeDirs(request.config().log_directory()).ok());
+    cri::RunPodSandboxResponse response;
+    grpc::Status status =
+        client().runtime().RunPodSandbox(client().Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+    pod_configs_[response.pod_sandbox_id()] = request.config();
+    return response.pod_sandbox_id();
+  }
+
+  grpc::Status StopPod(const std::string& id) {
+    cri::StopPodSandboxRequest request;
+    request.set_pod_sandbox_id(id);
+    cri::StopPodSandboxResponse response;
+    return client().runtime().StopPodSandbox(client().Context().get(), request, &response);
+  }
+
+  grpc::Status RemovePod(const std::string& id) {
+    grpc::Status stopped = StopPod(id);
+    if (!stopped.ok()) return stopped;
+    cri::RemovePodSandboxRequest request;
+    request.set_pod_sandbox_id(id);
+    cri::RemovePodSandboxResponse response;
+    return client().runtime().RemovePodSandbox(client().Context().get(), request, &response);
+  }
+
+  static cri::ContainerConfig Config(const std::string& name, std::vector<std::string> command,
+                                     std::vector<std::string> args = {},
+                                     const std::string& image = "") {
+    cri::ContainerConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_image()->set_image(image.empty() ? images->busybox_name : image);
+    for (const std::string& c : command) config.add_command(c);
+    for (const std::string& a : args) config.add_args(a);
+    config.set_log_path(name + ".log");
+    return config;
+  }
+
+  grpc::Status Create(const std::string& pod, const cri::ContainerConfig& config, std::string* id) {
+    cri::CreateContainerRequest request;
+    request.set_pod_sandbox_id(pod);
+    *request.mutable_config() = config;
+    *request.mutable_sandbox_config() = pod_configs_[pod];
+    cri::CreateContainerResponse response;
+    grpc::Status status =
+        client().runtime().CreateContainer(client().Context().get(), request, &response);
+    if (id != nullptr) *id = response.container_id();
+    return status;
+  }
+
+  grpc::Status Start(const std::string& id) {
+    cri::StartContainerRequest request;
+    request.set_container_id(id);
+    cri::StartContainerResponse response;
+    return client().runtime().StartContainer(client().Context().get(), request, &response);
+  }
+
+  // Create + Start, both of which must succeed.
+  std::string MustRun(const std::string& pod, const cri::ContainerConfig& config) {
+    std::string id;
+    grpc::Status status = Create(pod, config, &id);
+    EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+    status = Start(id);
+    EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+    return id;
+  }
+
+  grpc::Status StopContainer(const std::string& id, int64_t timeout) {
+    cri::StopContainerRequest request;
+    request.set_container_id(id);
+    request.set_timeout(timeout);
+    cri::StopContainerResponse response;
+    return client().runtime().StopContainer(client().Context().get(), request, &response);
+  }
+
+  grpc::Status RemoveContainer(const std::string& id) {
+    cri::RemoveContainerRequest request;
+    request.set_container_id(id);
+    cri::RemoveContainerResponse response;
+    return client().runtime().RemoveContainer(client().Context().get(), request, &response);
+  }
+
+  grpc::Status Status(const std::string& id, cri::ContainerStatusResponse* response,
+                      bool verbose = false) {
+    cri::ContainerStatusRequest request;
+    request.set_container_id(id);
+    request.set_verbose(verbose);
+    return client().runtime().ContainerStatus(client().Context().get(), request, response);
+  }
+
+  cri::ContainerStatus MustStatus(const std::string& id) {
+    cri::ContainerStatusResponse response;
+    grpc::Status status = Status(id, &response);
+    EXPECT_TRUE(status.ok()) << id << ": " << status.error_message();
+    return response.status();
+  }
+
+  // Polls until the container is in `state`; its last status.
+  cri::ContainerStatus WaitFor(const std::string& id, cri::ContainerState state,
+                               absl::Duration timeout = absl::Seconds(10)) {
+    cri::ContainerStatus status;
+    for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+      status = MustStatus(id);
+      if (status.state() == state) return status;
+      ::usleep(50 * 1000);
+    }
+    ADD_FAILURE() << id << " never reached state " << state << "; last: " << status.DebugString();
+    return status;
+  }
+
+  grpc::Status Exec(const std::string& id, std::vector<std::string> cmd, int64_t timeout,
+                    cri::ExecSyncResponse* response) {
+    cri::ExecSyncRequest request;
+    request.set_container_id(id);
+    for (const std::string& arg : cmd) request.add_cmd(arg);
+    request.set_timeout(timeout);
+    return client().runtime().ExecSync(client().Context().get(), request, response);
+  }
+
+  // `sh -c script` in the container; its stdout (the exit code must be 0).
+  std::string Sh(const std::string& id, const std::string& script) {
+    cri::ExecSyncResponse response;
+    grpc::Status status = Exec(id, {"/bin/sh", "-c", script}, 10, &response);
+    EXPECT_TRUE(status.ok()) << script << ": " << status.error_message();
+    EXPECT_EQ(response.exit_code(), 0) << script << ": " << response.stderr();
+    return response.stdout();
+  }
+
+  // The container's cgroup (v1) path for `controller`, read from /proc/self/cgroup of an exec.
+  std::string CgroupDir(const std::string& id, const std::string& controller) {
+    for (absl::string_view line : absl::StrSplit(Sh(id, "cat /proc/self/cgroup"), '\n')) {
+      std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits(':', 2));
+      if (parts.size() != 3) continue;
+      for (absl::string_view name : absl::StrSplit(parts[1], ',')) {
+        if (name == controller) return absl::StrCat("/sys/fs/cgroup/", parts[1], parts[2]);
+      }
+    }
+    ADD_FAILURE() << "no " << controller << " cgroup for " << id;
+    return "/nonexistent";
+  }
+
+  int64_t CgroupValue(const std::string& dir, const std::string& file) {
+    int64_t value = 0;
+    std::string text = ReadText(dir + "/" + file);
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &value)) << dir << "/" << file;
+    return value;
+  }
+
+  std::unique_ptr<TestDaemon> daemon_;
+  std::optional<ctl::CriClient> client_;
+  std::optional<TempDir> conf_dir_;
+  std::map<std::string, cri::PodSandboxConfig> pod_configs_;
+};
+
+// The verbose info's "pid", or 0.
+int InfoPid(const cri::ContainerStatusResponse& response) {
+  auto it = response.info().find("info");
+  if (it == response.info().end()) return 0;
+  nlohmann::json info = nlohmann::json::parse(it->second, nullptr, false);
+  if (info.is_discarded() || !info.contains("pid") || !info["pid"].is_number()) return 0;
+  return info["pid"].get<int>();
+}
+
+TEST_F(ContainerTest, Lifecycle) {
+  std::string pod = RunPod("life");
+  cri::ContainerConfig config = Config("sleeper", {"sleep", "3600"});
+  (*config.mutable_labels())["tier"] = "backend";
+  (*config.mutable_annotations())["note"] = "hello";
+  cri::Mount* mount = config.add_mounts();
+  mount->set_container_path("/data");
+  mount->set_host_path(daemon_->dir());
+  mount->set_readonly(true);
+  absl::Time before = absl::Now();
+  std::string id;
+  grpc::Status status = Create(pod, config, &id);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+  ASSERT_EQ(id.size(), 64u);
+  cri::ContainerStatus created = MustStatus(id);
+  EXPECT_EQ(created.state(), cri::CONTAINER_CREATED);
+  EXPECT_GE(created.created_at(), absl::ToUnixNanos(before));
+  EXPECT_EQ(created.started_at(), 0);
+
+  ASSERT_TRUE(Start(id).ok()) << daemon_->Log();
+  cri::ContainerStatusResponse verbose;
+  ASSERT_TRUE(Status(id, &verbose, true).ok());
+  const cri::ContainerStatus& running = verbose.status();
+  EXPECT_EQ(running.state(), cri::CONTAINER_RUNNING);
+  int pid = InfoPid(verbose);
+  EXPECT_GT(pid, 0) << "verbose info carries the pid";
+  if (pid > 0) {
+    EXPECT_EQ(::kill(pid, 0), 0);
+  }
+  EXPECT_EQ(running.id(), id);
+  EXPECT_EQ(running.metadata().name(), "sleeper");
+  EXPECT_EQ(running.image().image(), images->busybox_name);
+  EXPECT_EQ(running.image_ref(), images->busybox.image_id());
+  EXPECT_EQ(running.image_id(), images->busybox.image_id());
+  EXPECT_EQ(running.labels().at("tier"), "backend");
+  EXPECT_EQ(running.annotations().at("note"), "hello");
+  EXPECT_EQ(running.log_path(), PodConfig("life").log_directory() + "/sleeper.log");
+  ASSERT_EQ(running.mounts_size(), 1);
+  EXPECT_EQ(running.mounts(0).container_path(), "/data");
+  EXPECT_TRUE(running.mounts(0).readonly());
+  EXPECT_GE(running.started_at(), running.created_at());
+  EXPECT_EQ(running.finished_at(), 0);
+  EXPECT_EQ(running.user().linux().uid(), 0);
+  EXPECT_THAT(Sh(id, "ls /data"), HasSubstr("root")) << "the bind mount is there";
+
+  cri::ListContainersRequest list;
+  (*list.mutable_filter()->mutable_label_selector())["tier"] = "backend";
+  cri::ListContainersResponse listed;
+  ASSERT_TRUE(client().runtime().ListContainers(client().Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.containers_size(), 1);
+  EXPECT_EQ(listed.containers(0).pod_sandbox_id(), pod);
+  EXPECT_EQ(listed.containers(0).state(), cri::CONTAINER_RUNNING);
+  list.mutable_filter()->mutable_state()->set_state(cri::CONTAINER_EXITED);
+  ASSERT_TRUE(client().runtime().ListContainers(client().Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.containers_size(), 0);
+
+  // sleep as pid 1 ignores SIGTERM: SIGKILL after the grace period.
+  absl::Time stop_at = absl::Now();
+  ASSERT_TRUE(StopContainer(id, 1).ok());
+  EXPECT_LT(absl::Now() - stop_at, absl::Seconds(6));
+  cri::ContainerStatus exited = MustStatus(id);
+  EXPECT_EQ(exited.state(), cri::CONTAINER_EXITED);
+  EXPECT_THAT(exited.exit_code(), AnyOf(137, 143));
+  EXPECT_EQ(exited.reason(), "Error");
+  EXPECT_GE(exited.finished_at(), exited.started_at());
+  if (pid > 0) {
+    EXPECT_NE(::kill(pid, 0), 0) << "the process is gone";
+  }
+  EXPECT_TRUE(StopContainer(id, 1).ok()) << "stop is idempotent";
+
+  ASSERT_TRUE(RemoveContainer(id).ok());
+  cri::ContainerStatusResponse gone;
+  EXPECT_EQ(Status(id, &gone).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(StopContainer(id, 1).ok()) << "stop of a removed container succeeds";
+  EXPECT_TRUE(RemoveContainer(id).ok()) << "remove is idempotent";
+  EXPECT_EQ(CountEntries(daemon_->root() + "/containers"), 0);
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/containers"), 0);
+}
+
+// CRI command replaces the image's Entrypoint (and drops its Cmd); args alone replace Cmd.
+TEST_F(ContainerTest, CommandAndArgsWithImageEntrypoint) {
+  std::string pod = RunPod("cmd");
+  struct Case {
+    std::string name;
+    std::vector<std::string> command, args;
+    std::string want;
+  };
+  std::vector<Case> cases = {
+      {"defaults", {}, {}, "default"},
+      {"args", {}, {"echo from-args"}, "from-args"},
+      {"command", {"/bin/echo", "from-command"}, {}, "from-command"},
+      {"both", {"/bin/echo"}, {"a", "b"}, "a b"},
+  };
+  for (const Case& c : cases) {
+    std::string id = MustRun(pod, Config(c.name, c.command, c.args, images->entrypoint_name));
+    cri::ContainerStatus status = WaitFor(id, cri::CONTAINER_EXITED);
+    EXPECT_EQ(status.exit_code(), 0) << c.name;
+    absl::StatusOr<std::string> log = ReadFile(status.log_path());
+    ASSERT_TRUE(log.ok()) << c.name << ": " << log.status();
+    auto entries = mon::ParseCriLog(*log);
+    ASSERT_TRUE(entries.ok()) << entries.status();
+    ASSERT_EQ(entries->size(), 1u) << c.name << ": " << *log;
+    EXPECT_EQ((*entries)[0].content, c.want) << c.name;
+  }
+}
+
+TEST_F(ContainerTest, ExitCodesAndReasons) {
+  std::string pod = RunPod("exits");
+  std::string three = MustRun(pod, Config("three", {"sh", "-c", "exit 3"}));
+  std::string zero = MustRun(pod, Config("zero", {"true"}));
+  cri::ContainerStatus status = WaitFor(three, cri::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 3);
+  EXPECT_EQ(status.reason(), "Error");
+  EXPECT_GT(status.finished_at(), 0);
+  status = WaitFor(zero, cri::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(status.reason(), "Completed");
+}
+
+TEST_F(ContainerTest, CriLogLinesAndLongLines) {
+  std::string pod = RunPod("logs");
+  std::string id = MustRun(pod, Config("talker", {"sh", "-c",
+                                                  "echo hello; echo err >&2; "
+                                                  "head -c 102400 /dev/zero | tr '\\0' a; echo"}));
+  cri::ContainerStatus status = WaitFor(id, cri::CONTAINER_EXITED);
+  absl::StatusOr<std::string> log = ReadFile(status.log_path());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_THAT(*log, ::testing::ContainsRegex(" stdout F hello\n"));
+  EXPECT_THAT(*log, ::testing::ContainsRegex(" stderr F err\n"));
+  EXPECT_THAT(*log, HasSubstr(" stdout P aaaa")) << "the long line is chunked";
+  auto entries = mon::ParseCriLog(*log);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  bool found_long = false;
+  for (const mon::CriLogEntry& entry : *entries) {
+    if (entry.content.size() == 102400) {
+      found_long = entry.content == std::string(102400, 'a') && !entry.partial;
+    }
+  }
+  EXPECT_TRUE(found_long) << "the P chunks and their F join back into the 100 KiB line";
+}
+
+// Rotation: rename, ReopenContainerLog, later output goes to the new file.
+TEST_F(ContainerTest, ReopenContainerLog) {
+  std::string pod = RunPod("reopen");
+  std::string ticker = MustRun(
+      pod,
+      Config("ticker", {"sh", "-c", "i=0; while :; do echo tick$i; i=$((i+1)); sleep 0.1; done"}));
+  std::string path = MustStatus(ticker).log_path();
+  ::usleep(400 * 1000);
+  ASSERT_EQ(::rename(path.c_str(), (path + ".1").c_str()), 0);
+  cri::ReopenContainerLogRequest reopen;
+  reopen.set_container_id(ticker);
+  cri::ReopenContainerLogResponse reopened;
+  grpc::Status result =
+      client().runtime().ReopenContainerLog(client().Context().get(), reopen, &reopened);
+  ASSERT_TRUE(result.ok()) << result.error_message();
+  EXPECT_TRUE(Exists(path)) << "the new file exists when ReopenContainerLog returns";
+  ::usleep(500 * 1000);
+  absl::StatusOr<std::string> fresh = ReadFile(path);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_THAT(*fresh, HasSubstr("stdout F tick"));
+  EXPECT_THAT(*ReadFile(path + ".1"), HasSubstr("stdout F tick0\n"));
+  EXPECT_THAT(*fresh, Not(HasSubstr("tick0\n")));
+
+  // A stopped container's log cannot be reopened, and no file appears.
+  ASSERT_TRUE(StopContainer(ticker, 0).ok());
+  ASSERT_EQ(::rename(path.c_str(), (path + ".2").c_str()), 0);
+  result = client().runtime().ReopenContainerLog(client().Context().get(), reopen, &reopened);
+  EXPECT_FALSE(result.ok());
+  EXPECT_FALSE(Exists(path));
+}
+
+TEST_F(ContainerTest, ExecSync) {
+  std::string pod = RunPod("exec");
+  std::string id = MustRun(pod, Config("target", {"tail", "-f", "/dev/null"}));
+  cri::ExecSyncResponse response;
+  grpc::Status status = Exec(id, {"echo", "hi"}, 0, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+  EXPECT_EQ(response.stdout(), "hi\n");
+  EXPECT_EQ(response.stderr(), "");
+  EXPECT_EQ(response.exit_code(), 0);
+
+  ASSERT_TRUE(Exec(id, {"sh", "-c", "echo oops >&2; exit 7"}, 0, &response).ok());
+  EXPECT_EQ(response.exit_code(), 7);
+  EXPECT_EQ(response.stderr(), "oops\n");
+
+  // A timeout is an answer with exit code -1, and the command is gone.
+  absl::Time start = absl::Now();
+  status = Exec(id, {"sleep", "10"}, 1, &response);
+  ASSERT_TRUE(status.ok()) << "a timeout is not a gRPC error: " << status.error_message();
+  EXPECT_EQ(response.exit_code(), -1);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ::usleep(200 * 1000);
+  EXPECT_THAT(Sh(id, "ps -o args"), Not(HasSubstr("sleep 10")));
+
+  // Output is capped at 16 MiB per stream.
+  status = Exec(id, {"sh", "-c", "head -c 20971520 /dev/zero"}, 30, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.stdout().size(), size_t{16} << 20);
+  EXPECT_EQ(response.exit_code(), 0);
+
+  // 20 at once.
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      cri::ExecSyncResponse mine;
+      grpc::Status s = Exec(id, {"echo", absl::StrCat("n", i)}, 20, &mine);
+      if (s.ok() && mine.exit_code() == 0 && mine.stdout() == absl::StrCat("n", i, "\n")) ++good;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(good.load(), 20);
+
+  ASSERT_TRUE(StopContainer(id, 0).ok());
+  status = Exec(id, {"echo", "hi"}, 0, &response);
+  EXPECT_FALSE(status.ok()) << "ExecSync in a stopped container";
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_EQ(Exec(std::string(64, 'f'), {"true"}, 0, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContainerTest, OomKilled) {
+  std::string pod = RunPod("oom");
+  cri::ContainerConfig config = Config("hog", {"sh", "-c", "head -c 100000000 /dev/zero | tail"});
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
+  config.mutable_linux()->mutable_resources()->set_memory_swap_limit_in_bytes(32 << 20);
+  std::string id = MustRun(pod, config);
+  cri::ContainerStatus status = WaitFor(id, cri::CONTAINER_EXITED, absl::Seconds(30));
+  EXPECT_EQ(status.reason(), "OOMKilled") << status.DebugString();
+  EXPECT_NE(status.exit_code(), 0);
+}
+
+TEST_F(ContainerTest, UpdateResources) {
+  std::string pod = RunPod("update");
+  cri::ContainerConfig config = Config("limited", {"tail", "-f", "/dev/null"});
+  config.mutable_linux()->mutable_resources()->set_cpu_shares(256);
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(64 << 20);
+  std::string id = MustRun(pod, config);
+  std::string cpu = CgroupDir(id, "cpu");
+  std::string memory = CgroupDir(id, "memory");
+  EXPECT_EQ(CgroupValue(cpu, "cpu.shares"), 256);
+  EXPECT_EQ(CgroupValue(memory, "memory.limit_in_bytes"), 64 << 20);
+
+  cri::UpdateContainerResourcesRequest request;
+  request.set_container_id(id);
+  request.mutable_linux()->set_cpu_shares(512);
+  request.mutable_linux()->set_cpu_period(100000);
+  request.mutable_linux()->set_cpu_quota(50000);
+  request.mutable_linux()->set_memory_limit_in_bytes(128 << 20);
+  cri::UpdateContainerResourcesResponse response;
+  grpc::Status status =
+      client().runtime().UpdateContainerResources(client().Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+  EXPECT_EQ(CgroupValue(cpu, "cpu.shares"), 512);
+  EXPECT_EQ(CgroupValue(cpu, "cpu.cfs_quota_us"), 50000);
+  EXPECT_EQ(CgroupValue(cpu, "cpu.cfs_period_us"), 100000);
+  EXPECT_EQ(CgroupValue(memory, "memory.limit_in_bytes"), 128 << 20);
+  cri::ContainerStatus updated = MustStatus(id);
+  EXPECT_EQ(updated.resources().linux().cpu_shares(), 512);
+  EXPECT_EQ(updated.resources().linux().cpu_quota(), 50000);
+  EXPECT_EQ(updated.resources().linux().memory_limit_in_bytes(), 128 << 20);
+
+  // A CPU that does not exist: refused, and nothing changes.
+  cri::UpdateContainerResourcesRequest bad = request;
+  bad.mutable_linux()->set_cpu_shares(1024);
+  bad.mutable_linux()->set_cpuset_cpus("4000");
+  status = client().runtime().UpdateContainerResources(client().Context().get(), bad, &response);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(CgroupValue(cpu, "cpu.shares"), 512);
+  EXPECT_EQ(MustStatus(id).resources().linux().cpu_shares(), 512);
+}
+
+TEST_F(ContainerTest, Stats) {
+  std::string pod = RunPod("stats");
+  std::string busy = MustRun(
+      pod,
+      Config("busy", {"sh", "-c", "timeout 2 sh -c 'while :; do :; done'; tail -f /dev/null"}));
+  std::string idle = MustRun(pod, Config("idle", {"tail", "-f", "/dev/null"}));
+  ::usleep(700 * 1000);
+  cri::ContainerStatsRequest request;
+  request.set_container_id(busy);
+  cri::ContainerStatsResponse one;
+  grpc::Status status = client().runtime().ContainerStats(client().Context().get(), request, &one);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
+  EXPECT_EQ(one.stats().attributes().id(), busy);
+  EXPECT_EQ(one.stats().attributes().metadata().name(), "busy");
+  EXPECT_GT(one.stats().cpu().usage_core_nano_seconds().value(), 100'000'000u);
+  EXPECT_GT(one.stats().memory().working_set_bytes().value(), 0u);
+  EXPECT_GT(one.stats().cpu().timestamp(), 0);
+
+  cri::ListContainerStatsRequest list;
+  list.mutable_filter()->set_pod_sandbox_id(pod);
+  cri::ListContainerStatsResponse all;
+  ASSERT_TRUE(client().runtime().ListContainerStats(client().Context().get(), list, &all).ok());
+  EXPECT_EQ(all.stats_size(), 2);
+
+  request.set_container_id(idle);
+  ASSERT_TRUE(client().runtime().ContainerStats(client().Context().get(), request, &one).ok());
+  uint64_t before = one.stats().writable_layer().used_bytes().value();
+  uint64_t inodes_before = one.stats().writable_layer().inodes_used().value();
+  Sh(idle, "dd if=/dev/zero of=/big bs=1024 count=2048 2>/dev/null; sync");
+  ASSERT_TRUE(client().runtime().ContainerStats(client().Context().get(), request, &one).ok());
+  EXPECT_GE(one.stats().writable_layer().used_bytes().value(), before + (2 << 20) - 4096);
+  EXPECT_GT(one.stats().writable_layer().inodes_used().value(), inodes_before);
+
+  request.set_container_id(std::string(64, 'e'));
+  EXPECT_EQ(client().runtime().ContainerStats(client().Context().get(), request, &one).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContainerTest, CreateErrors) {
+  std::string pod = RunPod("errors");
+  std::string holder;
+  ASSERT_TRUE(Create(pod, Config("same", {"sleep", "3600"}), &holder).ok());
+  grpc::Status status = Create(pod, Config("same", {"sleep", "3600"}), nullptr);
+  EXPECT_FALSE(status.ok()) << "duplicate name";
+  EXPECT_THAT(status.error_message(), HasSubstr(holder));
+
+  std::string absent = absl::StrCat(images->registry->host(), "/test/absent:9");
+  status = Create(pod, Config("noimage", {"true"}, {}, absent), nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("test/absent:9"));
+
+  // The image of a container cannot go.
+  cri::RemoveImageRequest remove;
+  remove.mutable_image()->set_image(images->busybox_name);
+  cri::RemoveImageResponse removed;
+  status = client().image().RemoveImage(client().Context().get(), remove, &removed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr(holder));
+
+  ASSERT_TRUE(StopPod(pod).ok());
+  status = Create(pod, Config("late", {"true"}), nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr(pod));
+}
+
+TEST_F(ContainerTest, ContainersSurviveDaemonCrash) {
+  std::string pod = RunPod("crash");
+  std::string running = MustRun(pod, Config("long", {"sleep", "3600"}));
+  std::string brief = MustRun(pod, Config("brief", {"sh", "-c", "sleep 2; exit 5"}));
+  std::string created;
+  ASSERT_TRUE(Create(pod, Config("later", {"sleep", "3600"}), &created).ok());
+  std::string unstarted;
+  ASSERT_TRUE(Create(pod, Config("never", {"sleep", "3600"}), &unstarted).ok());
+  cri::ContainerStatusResponse verbose;
+  ASSERT_TRUE(Status(running, &verbose, true).ok());
+  int pid = InfoPid(verbose);
+
+  client_.reset();
+  ASSERT_TRUE(daemon_->Kill().ok());
+  ::sleep(3);  // `brief` exits while berthd is down
+  ASSERT_TRUE(daemon_->Restart().ok()) << daemon_->Log();
+  client_.emplace(daemon_->Client(absl::Seconds(60)));
+
+  cri::ContainerStatus still = MustStatus(running);
+  EXPECT_EQ(still.state(), cri::CONTAINER_RUNNING);
+  if (pid > 0) {
+    EXPECT_EQ(::kill(pid, 0), 0);
+  }
+  cri::ContainerStatus ended = WaitFor(brief, cri::CONTAINER_EXITED, absl::Seconds(5));
+  EXPECT_EQ(ended.exit_code(), 5);
+  EXPECT_EQ(ended.reason(), "Error");
+  EXPECT_EQ(MustStatus(created).state(), cri::CONTAINER_CREATED);
+  grpc::Status started = Start(created);
+  EXPECT_TRUE(started.ok()) << started.error_message() << "\n" << daemon_->Log();
+  EXPECT_EQ(MustStatus(created).state(), cri::CONTAINER_RUNNING);
+  EXPECT_TRUE(RemoveContainer(unstarted).ok());
+  EXPECT_TRUE(StopContainer(running, 0).ok());
+  EXPECT_EQ(MustStatus(running).state(), cri::CONTAINER_EXITED);
+}
+
+TEST_F(ContainerTest, HundredCyclesLeaveNothing) {
+  std::string pod = RunPod("cycles");
+  for (int i = 0; i < 100; ++i) {
+    std::string id = MustRun(pod, Config("cycle", {"sleep", "3600"}));
+    ASSERT_FALSE(id.empty()) << "cycle " << i;
+    ASSERT_TRUE(StopContainer(id, 0).ok()) << "cycle " << i;
+    ASSERT_TRUE(RemoveContainer(id).ok()) << "cycle " << i;
+  }
+  EXPECT_EQ(CountEntries(daemon_->root() + "/containers"), 0);
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/containers"), 0);
+}
+
+// berthctl create/start/ps/inspect/exec -s/logs/stop/rm through the binary.
+TEST_F(ContainerTest, Berthctl) {
+  std::string pod = RunPod("ctl");
+  std::string pod_file = daemon_->dir() + "/ctl-pod.json";
+  std::string container_file = daemon_->dir() + "/ctl-container.json";
+  cri::ContainerConfig config =
+      Config("web", {"sh", "-c", "echo started; echo warn >&2; exec tail -f /dev/null"});
+  (*config.mutable_labels())["app"] = "ctl";
+  ASSERT_TRUE(WriteFileAtomic(pod_file, ctl::MessageToJson(PodConfig("ctl"))->dump()).ok());
+  ASSERT_TRUE(WriteFileAtomic(container_file, ctl::MessageToJson(config)->dump()).ok());
+  auto berthctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {BerthctlPath(), "--endpoint", daemon_->endpoint()});
+    absl::StatusOr<SpawnResult> result = RunCommand({.argv = args, .timeout = absl::Seconds(60)});
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : SpawnResult{};
+  };
+  SpawnResult result = berthctl({"create", pod, container_file, pod_file});
+  ASSERT_TRUE(result.success()) << result.Describe();
+  std::string id(absl::StripTrailingAsciiWhitespace(result.out));
+  ASSERT_EQ(id.size(), 64u) << result.out;
+  EXPECT_THAT(berthctl({"ps", "-q"}).out, Not(HasSubstr(id))) << "not running yet";
+  EXPECT_THAT(berthctl({"ps", "-a", "-q"}).out, HasSubstr(id));
+  ASSERT_TRUE(berthctl({"start", id}).success());
+
+  result = berthctl({"ps", "--label", "app=ctl"});
+  ASSERT_TRUE(result.success()) << result.Describe();
+  EXPECT_THAT(result.out, HasSubstr("POD ID"));
+  EXPECT_THAT(result.out, HasSubstr(id.substr(0, 13)));
+  EXPECT_THAT(result.out, HasSubstr("Running"));
+  EXPECT_THAT(result.out, HasSubstr("web"));
+  EXPECT_EQ(berthctl({"ps", "-q", "--name", "nomatch"}).out, "");
+
+  result = berthctl({"inspect", id});
+  ASSERT_TRUE(result.success()) << result.Describe();
+  nlohmann::json inspected = nlohmann::json::parse(result.out, nullptr, false);
+  ASSERT_FALSE(inspected.is_discarded()) << result.out;
+  EXPECT_EQ(inspected["status"]["id"], id);
+  EXPECT_EQ(inspected["status"]["state"], "CONTAINER_RUNNING");
+
+  result = berthctl({"exec", "-s", id, "sh", "-c", "echo out; echo err >&2; exit 4"});
+  EXPECT_EQ(result.exit_code, 4) << result.Describe();
+  EXPECT_EQ(result.out, "out\n");
+  EXPECT_EQ(result.err, "err\n");
+  result = berthctl({"exec", id, "true"});
+  EXPECT_FALSE(result.success());
+  EXPECT_THAT(result.err, HasSubstr("not implemented"));
+
+  ::usleep(300 * 1000);
+  result = berthctl({"logs", id});
+  ASSERT_TRUE(result.success()) << result.Describe();
+  EXPECT_EQ(result.out, "started\n");
+  EXPECT_EQ(result.err, "warn\n");
+
+  ASSERT_TRUE(berthctl({"update", "--cpu-shares", "300", id}).success());
+  result = berthctl({"stats", id});
+  ASSERT_TRUE(result.success()) << result.Describe();
+  EXPECT_THAT(result.out, HasSubstr("web"));
+
+  result = berthctl({"rm", id});
+  EXPECT_FALSE(result.success()) << "rm of a running container needs -f";
+  ASSERT_TRUE(berthctl({"stop", "-t", "0", id}).success());
+  EXPECT_THAT(berthctl({"ps", "-a"}).out, HasSubstr("Exited"));
+  ASSERT_TRUE(berthctl({"rm", id}).success());
+  EXPECT_EQ(berthctl({"ps", "-a", "-q"}).out, "");
+}
+
+}  // namespace
+}  // namespace berth::testing
