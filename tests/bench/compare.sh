@@ -1,51 +1,90 @@
 #!/bin/bash
 # Compares berthd (from the build tree) with Debian's containerd 1.6 (CRI plugin) on the same
-# CRI calls, interleaved in one berth-bench run: `info` (Version, Status) and `image` (a cold
-# PullImage of a ~200 MiB image in 5 layers from a loopback registry, ImageStatus, ListImages,
-# RemoveImage). Prints the table with berth/containerd ratios and writes JSON.
+# CRI calls, interleaved, and both with the physical floor (berth-bench-floor: netns + the same
+# CNI chain run by hand; runc on a busybox bundle):
+#   - `info` (Version, Status) and `image` (a cold PullImage of a ~200 MiB image in 5 layers
+#     from a loopback registry, ImageStatus, ListImages, RemoveImage), --count times;
+#   - `pod` (RunPodSandbox, StopPodSandbox, RemovePodSandbox; per-pod monitor memory), --pods
+#     times;
+#   - `container` (Create/Start/ExecSync/Stop/Remove in one pod, the pod's monitor memory with
+#     5 containers, ListContainers with --list-containers), --containers times; when berthd
+#     answers UNIMPLEMENTED, containerd alone.
+# Prints the tables, then the ratios the issues budget, and writes all results as one JSON.
 #
 # Usage (root): tests/bench/compare.sh [--build DIR] [--berthd PATH] [--count N] [--json FILE]
-#               [--layers N] [--layer-mib MIB]
+#               [--layers N] [--layer-mib MIB] [--pods N] [--containers N]
+#               [--list-containers N] [--scenarios "image pod container"]
 # Everything it starts runs from one temp dir (private configs, roots, state and sockets) and
-# is stopped by pid at exit; mounts under the temp dir are unmounted and the dir removed. The
-# only change outside it: `apt-get install containerd` when containerd is missing.
+# is stopped by pid at exit; mounts under the temp dir are unmounted, the run's bridges
+# deleted and the dir removed. The only change outside it: `apt-get install containerd` when
+# containerd is missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../../build"
 count=3
+pods=20
+containers=20
+list_containers=500
+scenarios="image pod container"
 json="$PWD/berth-compare.json"
 layers=4
 layer_mib=50
 berthd=""
+monitor=""
+usage="usage: $0 [--build DIR] [--berthd PATH] [--monitor PATH] [--count N] [--pods N]
+  [--containers N] [--list-containers N] [--scenarios \"image pod container\"] [--json FILE]
+  [--layers N] [--layer-mib MIB]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --berthd) berthd=$2; shift 2 ;;
+    --monitor) monitor=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
+    --pods) pods=$2; shift 2 ;;
+    --containers) containers=$2; shift 2 ;;
+    --list-containers) list_containers=$2; shift 2 ;;
+    --scenarios) scenarios=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
     --layers) layers=$2; shift 2 ;;
     --layer-mib) layer_mib=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--count N] [--json FILE] [--layers N] [--layer-mib MIB]" >&2
-       exit 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 build=$(cd "$build" && pwd)
 json=$(realpath -m "$json")
 [[ $(id -u) == 0 ]] || { echo "compare.sh: run as root" >&2; exit 1; }
 berthd=${berthd:-$build/server/berthd}
+monitor=${monitor:-$(dirname "$(dirname "$berthd")")/conmon/berth-mon}
 [[ -x "$berthd" ]] || { echo "compare.sh: no berthd at $berthd" >&2; exit 1; }
-for binary in tests/bench/berth-bench tests/bench/berth-bench-image; do
+[[ -x "$monitor" ]] || { echo "compare.sh: no berth-mon at $monitor" >&2; exit 1; }
+for binary in tests/bench/berth-bench tests/bench/berth-bench-floor tests/bench/berth-bench-image; do
   [[ -x "$build/$binary" ]] || {
-    echo "compare.sh: $build/$binary missing; make -C $build berthd berth-bench berth-bench-image" >&2
+    echo "compare.sh: $build/$binary missing; cmake --build $build --target berthd berth-mon" \
+      "berth-bench berth-bench-floor berth-bench-image" >&2
     exit 1
   }
 done
+has() { [[ " $scenarios " == *" $1 "* ]]; }
 if ! command -v containerd >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y containerd >/dev/null
 fi
 
-work=$(mktemp -d /tmp/berth-compare.XXXXXX)
+# Short: berth-mon sockets live under the runroot, and unix socket paths are limited.
+work=$(mktemp -d /tmp/bc.XXXXXX)
+# Bridge names (at most 15 bytes) and subnets of this run: berthd (and the floor, which runs
+# the same conflist) and containerd.
+tag=$(( $$ % 100000 ))
+berth_bridge="bcb$tag"
+containerd_bridge="bcc$tag"
+berth_subnet="10.$(( 240 + $$ % 8 )).$(( ($$ / 8) % 256 )).0/24"
+containerd_subnet="10.$(( 248 + $$ % 8 )).$(( ($$ / 8) % 256 )).0/24"
+# containerd puts pods in /k8s.io/<id> of every cgroup hierarchy; k8s.io is removed at exit
+# when this run made it.
+k8s_cgroups=()
+for dir in /sys/fs/cgroup/*/; do
+  [[ -d "$dir/k8s.io" ]] || k8s_cgroups+=("${dir}k8s.io")
+done
 pids=()
 cleanup() {
   local pid
@@ -55,9 +94,22 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  # containerd's overlay snapshots and anything else mounted under the temp dir, deepest first.
+  # The shims containerd left (they outlive it by design), by the pids in its state dir.
+  local shim
+  for shim in $(cat "$work"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid \
+      2>/dev/null); do
+    kill -KILL "$shim" 2>/dev/null || true
+  done
+  # containerd's overlay snapshots, pinned namespaces and anything else mounted under the temp
+  # dir, deepest first.
   awk -v dir="$work/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r mount; do umount -l "$mount" || true; done
+  local bridge
+  for bridge in "$berth_bridge" "$containerd_bridge"; do
+    ip link del "$bridge" 2>/dev/null || true
+  done
+  local cgroup
+  for cgroup in "${k8s_cgroups[@]}"; do rmdir "$cgroup" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -72,24 +124,55 @@ wait_for() {  # wait_for PATH SECONDS WHAT LOG
   exit 1
 }
 
-echo "== building the image ($layers x $layer_mib MiB + busybox) and a loopback registry" >&2
-"$build/tests/bench/berth-bench-image" --info "$work/image.json" --layers "$layers" \
-  --layer-mib "$layer_mib" 2>"$work/image.log" &
-pids+=($!)
-wait_for "$work/image.json" 600 berth-bench-image "$work/image.log"
-field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/image.json"; }
-registry=$(field registry)
-image=$(field image)
-compressed=$(field compressed_bytes)
-
-echo "== berthd" >&2
-mkdir -p "$work/berth/cni"
-cat >"$work/berth/registries.conf" <<CONF
-[[registry]]
-location = "$registry"
-insecure = true
+conflist() {  # conflist NAME BRIDGE SUBNET IPAM_DIR
+  cat <<CONF
+{
+  "cniVersion": "1.0.0",
+  "name": "$1",
+  "plugins": [
+    {"type": "bridge", "bridge": "$2", "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$3"}]], "dataDir": "$4"}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
 CONF
+}
+
+serve_image() {  # serve_image NAME ARGS...: a berth-bench-image; its info in $work/NAME.json
+  local name=$1
+  shift
+  "$build/tests/bench/berth-bench-image" --info "$work/$name.json" "$@" 2>"$work/$name.log" &
+  pids+=($!)
+}
+field() { sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/$1.json"; }
+
+echo "== images: $layers x $layer_mib MiB + busybox, and busybox with Cmd sleep (sandbox and" \
+  "container image), each in a loopback registry" >&2
+if has image; then
+  serve_image big --layers "$layers" --layer-mib "$layer_mib"
+fi
+serve_image small --layers 0 --repository bench/busybox:1 --cmd /bin/sleep --cmd 2147483647
+if has image; then wait_for "$work/big.json" 600 berth-bench-image "$work/big.log"; fi
+wait_for "$work/small.json" 120 berth-bench-image "$work/small.log"
+registries=()
+if has image; then
+  registries+=("$(field big registry)")
+  image=$(field big image)
+  compressed=$(field big compressed_bytes)
+fi
+registries+=("$(field small registry)")
+small_image=$(field small image)
+
+echo "== berthd (bridge $berth_bridge, $berth_subnet)" >&2
+mkdir -p "$work/berth/cni"
+conflist berth-bench "$berth_bridge" "$berth_subnet" "$work/berth/ipam" \
+  >"$work/berth/cni/10-bench.conflist"
+for registry in "${registries[@]}"; do
+  printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$registry"
+done >"$work/berth/registries.conf"
 cat >"$work/berth/berth.conf" <<CONF
+[berth.runtime]
+monitor_path = "$monitor"
 [berth.network]
 network_dir = "$work/berth/cni"
 [berth.image]
@@ -97,16 +180,27 @@ registries_conf = "$work/berth/registries.conf"
 registries_conf_dir = ""
 global_auth_file = ""
 CONF
-"$berthd" --root "$work/berth/root" --runroot "$work/berth/run" \
+
+if has pod || has container; then
+  echo "== the floor (berth-bench-floor, berthd's conflist), $pods pods, $containers containers" >&2
+  "$build/tests/bench/berth-bench-floor" --conflist "$work/berth/cni/10-bench.conflist" \
+    --count "$(( pods > containers ? pods : containers ))" --json "$work/floor.json"
+fi
+
+"$berthd" --root "$work/berth/root" --runroot "$work/br" \
   --config "$work/berth/berth.conf" --config-dir "" --log-level info 2>"$work/berth/berthd.log" &
 berthd_pid=$!
 pids+=("$berthd_pid")
-wait_for "$work/berth/run/berth.sock" 30 berthd "$work/berth/berthd.log"
+wait_for "$work/br/berth.sock" 30 berthd "$work/berth/berthd.log"
 
-echo "== containerd $(containerd --version | awk '{print $3}')" >&2
+echo "== containerd $(containerd --version | awk '{print $3}') (bridge $containerd_bridge," \
+  "$containerd_subnet)" >&2
 c="$work/containerd"
 mkdir -p "$c/cni"
-cat >"$c/config.toml" <<CONF
+conflist containerd-bench "$containerd_bridge" "$containerd_subnet" "$c/ipam" \
+  >"$c/cni/10-bench.conflist"
+{
+  cat <<CONF
 version = 2
 root = "$c/root"
 state = "$c/state"
@@ -121,6 +215,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   address = "$c/debug.sock"
   level = "warn"
 [plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$small_image"
   restrict_oom_score_adj = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
@@ -134,25 +229,66 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$c/cni"
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$registry"]
-    endpoint = ["http://$registry"]
 CONF
+  for registry in "${registries[@]}"; do
+    printf '  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."%s"]\n' "$registry"
+    printf '    endpoint = ["http://%s"]\n' "$registry"
+  done
+} >"$c/config.toml"
 containerd --config "$c/config.toml" 2>"$c/containerd.log" &
 containerd_pid=$!
 pids+=("$containerd_pid")
 wait_for "$c/containerd.sock" 30 containerd "$c/containerd.log"
 sleep 1  # the CRI plugin registers its services after the socket appears
 
-echo "== berth-bench: $image ($compressed compressed bytes), count $count, interleaved" >&2
-"$build/tests/bench/berth-bench" \
-  --endpoint "unix://$work/berth/run/berth.sock" --label berth --daemon-pid "$berthd_pid" \
-  --pod-process berth-mon \
-  --endpoint "unix://$c/containerd.sock" --label containerd --daemon-pid "$containerd_pid" \
-  --pod-process containerd-shim-runc-v2 \
-  --scenario info --scenario image --count "$count" --image "$image" \
-  --image-compressed-bytes "$compressed" --json "$json"
+berth_endpoint=(--endpoint "unix://$work/br/berth.sock" --label berth
+  --daemon-pid "$berthd_pid" --pod-process "$(realpath "$monitor")")
+containerd_endpoint=(--endpoint "unix://$c/containerd.sock" --label containerd
+  --daemon-pid "$containerd_pid" --pod-process containerd-shim-runc-v2)
+bench() { "$build/tests/bench/berth-bench" "$@"; }
+
+if has image; then
+  echo "== berth-bench info, image: $image ($compressed compressed bytes), count $count" >&2
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario info --scenario image \
+    --count "$count" --image "$image" --image-compressed-bytes "$compressed" \
+    --json "$work/image-run.json"
+fi
+if has pod; then
+  echo "== berth-bench pod, count $pods" >&2
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario pod --count "$pods" \
+    --json "$work/pod-run.json"
+fi
+if has container; then
+  echo "== berth-bench container ($small_image), count $containers, ListContainers with" \
+    "$list_containers" >&2
+  container_flags=(--scenario container --count "$containers" --container-image "$small_image"
+    --list-containers "$list_containers" --skip-unimplemented)
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" "${container_flags[@]}" \
+    --json "$work/container-run.json"
+  if [[ $(jq -r '.skipped.container // empty' "$work/container-run.json") != "" ]]; then
+    echo "== berthd lacks container RPCs: the container scenario on containerd alone" >&2
+    bench "${containerd_endpoint[@]}" "${container_flags[@]}" \
+      --json "$work/container-run.json"
+  fi
+fi
 echo "(ops: p50/p90 ms, ratio of p50 - below 1 means berth is faster; metrics: mean, MiB or" \
   "MiB/s - a throughput ratio above 1 means berth is faster)"
+
+# All runs in one JSON: {"image": ..., "pod": ..., "container": ..., "floor": ...}.
+echo '{}' >"$json"
+for run in image pod container; do
+  [[ -f "$work/$run-run.json" ]] || continue
+  jq --arg run "$run" --slurpfile r "$work/$run-run.json" '.[$run] = $r[0]' "$json" >"$json.tmp"
+  mv "$json.tmp" "$json"
+done
+if [[ -f "$work/floor.json" ]]; then
+  jq --slurpfile r "$work/floor.json" '.floor = $r[0]' "$json" >"$json.tmp"
+  mv "$json.tmp" "$json"
+fi
+
+echo
+echo "== budgets (p50 unless named; '-' when not measured)"
+jq -r -f "$here/budgets.jq" "$json"
 echo "host: $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo);" \
   "$(date -u +%F)"
 echo "JSON: $json"

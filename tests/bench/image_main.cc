@@ -8,6 +8,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,7 @@ struct ImageFlags {
   int layer_mib = 50;
   int files_per_layer = 5;
   std::string repository = "bench/big:latest";
+  std::vector<std::string> cmd;  // empty: busybox's ["/bin/sh"]
   std::string info_path;
 };
 
@@ -41,6 +43,7 @@ std::string RandomBytes(size_t bytes, uint64_t seed) {
 
 absl::StatusOr<testing::ImageSpec> BenchImage(const ImageFlags& flags) {
   ASSIGN_OR_RETURN(testing::ImageSpec spec, testing::BusyboxImage());
+  if (!flags.cmd.empty()) spec.cmd = flags.cmd;
   size_t file_bytes = static_cast<size_t>(flags.layer_mib) * 1024 * 1024 /
                       static_cast<size_t>(flags.files_per_layer);
   for (int layer = 0; layer < flags.layers; ++layer) {
@@ -101,6 +104,9 @@ int main(int argc, char** argv) {
   app.add_option("--layer-mib", flags.layer_mib, "MiB of random data per layer");
   app.add_option("--files-per-layer", flags.files_per_layer, "files per data layer");
   app.add_option("--repository", flags.repository, "name:tag in the registry");
+  app.add_option("--cmd", flags.cmd,
+                 "the image's Cmd, one argument per flag (e.g. --cmd /bin/sleep --cmd "
+                 "2147483647 for a sandbox image)");
   CLI11_PARSE(app, argc, argv);
   absl::Status status = berth::bench::Serve(flags);
   if (!status.ok()) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -106,18 +107,37 @@ absl::StatusOr<std::vector<Target>> MakeTargets(const Flags& flags, const BenchO
   return targets;
 }
 
+// Runs prepare, the iterations and cleanup; after a failure in prepare or an iteration, the
+// scenario's abort (if any) on every target that was prepared. Returns the first error.
 absl::Status RunScenario(const Scenario& scenario, const BenchOptions& options,
                          std::vector<Target>& targets) {
-  for (Target& target : targets) {
-    if (scenario.prepare != nullptr) RETURN_IF_ERROR(scenario.prepare(options, target));
+  size_t prepared = 0;
+  absl::Status status;
+  for (; prepared < targets.size() && status.ok(); ++prepared) {
+    if (scenario.prepare != nullptr) status = scenario.prepare(options, targets[prepared]);
   }
-  for (int i = 0; i < options.count; ++i) {
-    for (Target& target : targets) RETURN_IF_ERROR(scenario.run_once(options, target));
+  for (int i = 0; i < options.count && status.ok(); ++i) {
+    for (Target& target : targets) {
+      status = scenario.run_once(options, target);
+      if (!status.ok()) break;
+    }
   }
-  for (Target& target : targets) {
-    if (scenario.cleanup != nullptr) RETURN_IF_ERROR(scenario.cleanup(options, target));
+  if (status.ok()) {
+    // Every target's cleanup runs (each removes what it made even when it fails).
+    for (Target& target : targets) {
+      if (scenario.cleanup == nullptr) continue;
+      absl::Status cleaned = scenario.cleanup(options, target);
+      if (status.ok()) status = cleaned;
+    }
+    return status;
   }
-  return absl::OkStatus();
+  for (size_t i = 0; i < prepared && scenario.abort != nullptr; ++i) {
+    if (absl::Status aborted = scenario.abort(options, targets[i]); !aborted.ok()) {
+      std::cerr << "berth-bench: cleaning up after scenario " << scenario.name << " on "
+                << targets[i].label << ": " << aborted << "\n";
+    }
+  }
+  return status;
 }
 
 // The daemon's and the pod processes' memory now, as the "memory" scenario's metrics.
@@ -146,15 +166,30 @@ absl::Status Run(const Flags& flags, const BenchOptions& options) {
     scenarios.push_back(scenario);
   }
   ASSIGN_OR_RETURN(std::vector<Target> targets, MakeTargets(flags, options));
+  std::map<std::string, std::string> skipped;
   for (const Scenario* scenario : scenarios) {
     std::cerr << "berth-bench: scenario " << scenario->name << " x" << options.count << "\n";
-    RETURN_IF_ERROR(RunScenario(*scenario, options, targets));
+    absl::Status status = RunScenario(*scenario, options, targets);
+    if (absl::IsUnimplemented(status) && options.skip_unimplemented) {
+      std::cerr << "berth-bench: skipping scenario " << scenario->name << ": " << status << "\n";
+      skipped[scenario->name] = std::string(status.message());
+      for (Target& target : targets) {
+        target.ops.erase(scenario->name);
+        target.metrics.erase(scenario->name);
+      }
+      continue;
+    }
+    RETURN_IF_ERROR(status);
   }
   for (Target& target : targets) RecordMemory(target);
   std::cout << ReportTable(targets);
+  for (const auto& [name, why] : skipped)
+    std::cout << "scenario " << name << " skipped: " << why << "\n";
   if (!flags.json_path.empty()) {
     std::ofstream out(flags.json_path);
-    out << ReportJson(options, targets).dump(2) << "\n";
+    nlohmann::json json = ReportJson(options, targets);
+    for (const auto& [name, why] : skipped) json["skipped"][name] = why;
+    out << json.dump(2) << "\n";
     if (!out) return absl::InternalError("cannot write " + flags.json_path);
   }
   for (Target& target : targets) target.client.reset();  // close channels before daemons stop
@@ -192,6 +227,21 @@ int main(int argc, char** argv) {
   app.add_option("--image", options.image, "image reference for the image scenario");
   app.add_option("--image-compressed-bytes", options.image_compressed_bytes,
                  "the image's blob bytes as stored in the registry, for MiB/s");
+  app.add_option("--container-image", options.container_image,
+                 "image for the container scenario (pulled when absent)");
+  app.add_option("--memory-pods", options.memory_pods,
+                 "pod: pods up at once for the per-pod memory (0: skip)");
+  app.add_option("--execs-per-iteration", options.execs_per_iteration,
+                 "container: ExecSync calls per iteration");
+  app.add_option("--containers-per-pod", options.containers_per_pod,
+                 "container: running containers for the pod-process memory (0: skip)");
+  app.add_option("--list-containers", options.list_containers,
+                 "container: containers in the pod for ListContainers (0: skip)");
+  app.add_option("--list-calls", options.list_calls, "container: ListContainers calls");
+  app.add_option("--list-start", options.list_start,
+                 "container: start the --list-containers containers (true) or only create them");
+  app.add_flag("--skip-unimplemented", options.skip_unimplemented,
+               "drop a scenario that an endpoint answers with UNIMPLEMENTED instead of failing");
   app.add_option("--timeout", flags.timeout_s, "per-call timeout in seconds");
   app.add_option("--json", flags.json_path, "write the results here as JSON");
   std::vector<std::string> args(argv + 1, argv + argc);

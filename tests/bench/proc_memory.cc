@@ -43,6 +43,11 @@ std::string BaseName(absl::string_view path) {
 
 bool ProcessIsNamed(pid_t pid, const std::string& name) {
   std::string proc = absl::StrCat("/proc/", pid);
+  if (name.find('/') != std::string::npos) {  // a path: the executable itself
+    char exe[PATH_MAX];
+    ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof(exe) - 1);
+    return n > 0 && absl::string_view(exe, static_cast<size_t>(n)) == name;
+  }
   std::string cmdline = ReadSmall(proc + "/cmdline");
   if (!cmdline.empty() && BaseName(cmdline.c_str()) == name) return true;
   char exe[PATH_MAX];
@@ -66,6 +71,10 @@ absl::StatusOr<Memory> ReadSmapsRollup(pid_t pid) {
       found = true;
     } else if (int64_t pss = KibAfter(line, "Pss:"); pss >= 0) {
       memory.pss_kib = pss;
+    } else if (int64_t clean = KibAfter(line, "Private_Clean:"); clean >= 0) {
+      memory.private_kib += clean;
+    } else if (int64_t dirty = KibAfter(line, "Private_Dirty:"); dirty >= 0) {
+      memory.private_kib += dirty;
     }
   }
   if (!found) return absl::NotFoundError(absl::StrCat("no Rss in ", path));
@@ -95,13 +104,16 @@ std::vector<pid_t> FindProcesses(const std::string& name) {
   return pids;
 }
 
-Memory SumByName(const std::string& name) {
+Memory SumByName(const std::string& name) { return SumOf(FindProcesses(name)); }
+
+Memory SumOf(const std::vector<pid_t>& pids) {
   Memory sum;
-  for (pid_t pid : FindProcesses(name)) {
+  for (pid_t pid : pids) {
     absl::StatusOr<Memory> one = ReadSmapsRollup(pid);
     if (!one.ok()) continue;
     sum.rss_kib += one->rss_kib;
     sum.pss_kib += one->pss_kib;
+    sum.private_kib += one->private_kib;
     ++sum.processes;
   }
   return sum;

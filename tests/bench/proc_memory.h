@@ -17,6 +17,8 @@ namespace berth::bench {
 struct Memory {
   int64_t rss_kib = 0;
   int64_t pss_kib = 0;
+  // Private_Clean + Private_Dirty: what the process alone costs (its USS).
+  int64_t private_kib = 0;
   int processes = 0;
 };
 
@@ -27,11 +29,16 @@ absl::StatusOr<Memory> ReadSmapsRollup(pid_t pid);
 absl::StatusOr<int64_t> ReadVmRssKib(pid_t pid);
 
 // Pids whose program is `name`: the base name of argv[0] or of /proc/<pid>/exe, or the
-// kernel's comm (which holds at most 15 characters, so a long name matches its prefix).
+// kernel's comm (which holds at most 15 characters, so a long name matches its prefix). A
+// `name` with a slash matches /proc/<pid>/exe exactly, which tells one build's binary from
+// another's.
 std::vector<pid_t> FindProcesses(const std::string& name);
 
 // smaps_rollup summed over every process named `name` (processes that vanish are skipped).
 Memory SumByName(const std::string& name);
+
+// smaps_rollup summed over `pids` (processes that vanish are skipped).
+Memory SumOf(const std::vector<pid_t>& pids);
 
 // Samples VmRSS of `pid` every `interval_ms` on a thread between Start and Stop, keeping the
 // peak. Not restartable while running.

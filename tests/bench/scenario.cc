@@ -9,6 +9,15 @@ const std::vector<Scenario>& Scenarios() {
        "PullImage of --image (absent before each pull), ImageStatus, ListImages, RemoveImage; "
        "pull MB/s and the daemon's peak RSS during the pull",
        ImagePrepare, ImageRunOnce, nullptr},
+      {"pod",
+       "RunPodSandbox, StopPodSandbox, RemovePodSandbox (pod network, fresh metadata each "
+       "time); then the pod processes' memory per pod with --memory-pods pods up",
+       nullptr, PodRunOnce, PodCleanup},
+      {"container",
+       "in one pod: CreateContainer and StartContainer of --container-image (sleep 3600), "
+       "ExecSync true, StopContainer (timeout 0), RemoveContainer; then the pod processes' "
+       "memory with --containers-per-pod running and ListContainers with --list-containers",
+       ContainerPrepare, ContainerRunOnce, ContainerCleanup, ContainerAbort},
   };
   return kScenarios;
 }

@@ -23,6 +23,20 @@ struct BenchOptions {
   // The compressed bytes of --image (its layer, config and manifest blobs); 0 when unknown.
   int64_t image_compressed_bytes = 0;
   absl::Duration timeout = absl::Minutes(10);
+  // pod: pods up at once for the per-pod memory of the pod processes (0: not measured).
+  int memory_pods = 5;
+  // container: the image (pulled in prepare when absent), ExecSync calls per iteration,
+  // containers running for the pod-process memory, containers in the pod for ListContainers
+  // (0: not measured), ListContainers calls, and whether those containers are started.
+  std::string container_image;
+  int execs_per_iteration = 1;
+  int containers_per_pod = 5;
+  int list_containers = 0;
+  int list_calls = 200;
+  bool list_start = true;
+  // A scenario that fails with UNIMPLEMENTED is dropped from the report instead of failing the
+  // run.
+  bool skip_unimplemented = false;
 };
 
 // One CRI endpoint under test, and what a scenario measured on it.
@@ -41,13 +55,16 @@ struct Target {
 
 // A scenario runs `count` iterations on every target, interleaved: iteration i runs on
 // target 0, then 1, ..., before iteration i+1 starts. `prepare` and `cleanup` run once per
-// target around all iterations (either may be null).
+// target around all iterations (either may be null). When prepare or an iteration fails,
+// `abort` (when set) runs instead of `cleanup` on every target prepared, to remove what the
+// scenario left on the endpoint.
 struct Scenario {
   const char* name;
   const char* help;
   absl::Status (*prepare)(const BenchOptions& options, Target& target);
   absl::Status (*run_once)(const BenchOptions& options, Target& target);
   absl::Status (*cleanup)(const BenchOptions& options, Target& target);
+  absl::Status (*abort)(const BenchOptions& options, Target& target) = nullptr;
 };
 
 // Every scenario, in the order they are listed by --help.
@@ -74,6 +91,12 @@ absl::Status Timed(Target& target, const std::string& scenario, const std::strin
 absl::Status InfoRunOnce(const BenchOptions& options, Target& target);
 absl::Status ImagePrepare(const BenchOptions& options, Target& target);
 absl::Status ImageRunOnce(const BenchOptions& options, Target& target);
+absl::Status PodRunOnce(const BenchOptions& options, Target& target);
+absl::Status PodCleanup(const BenchOptions& options, Target& target);
+absl::Status ContainerPrepare(const BenchOptions& options, Target& target);
+absl::Status ContainerRunOnce(const BenchOptions& options, Target& target);
+absl::Status ContainerCleanup(const BenchOptions& options, Target& target);
+absl::Status ContainerAbort(const BenchOptions& options, Target& target);
 
 }  // namespace berth::bench
 

@@ -1,0 +1,106 @@
+#include "tests/bench/pod_common.h"
+
+#include <unistd.h>
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace berth::bench {
+
+runtime::v1::PodSandboxConfig BenchPodConfig(const std::string& name,
+                                             const std::string& log_directory) {
+  static std::atomic<int> serial{0};
+  std::string unique = absl::StrCat(name, "-", ::getpid(), "-", serial++);
+  runtime::v1::PodSandboxConfig config;
+  config.mutable_metadata()->set_name(unique);
+  config.mutable_metadata()->set_namespace_("berth-bench");
+  config.mutable_metadata()->set_uid(absl::StrCat("uid-", unique));
+  config.mutable_metadata()->set_attempt(0);
+  config.set_hostname("bench");
+  if (!log_directory.empty()) config.set_log_directory(log_directory);
+  (*config.mutable_labels())["berth-bench"] = std::to_string(::getpid());
+  return config;
+}
+
+absl::StatusOr<std::string> RunPod(Target& target, const runtime::v1::PodSandboxConfig& config) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::RunPodSandboxRequest request;
+  *request.mutable_config() = config;
+  runtime::v1::RunPodSandboxResponse response;
+  grpc::Status status = client.runtime().RunPodSandbox(client.Context().get(), request, &response);
+  if (!status.ok()) return ctl::CallError("RunPodSandbox", status);
+  return response.pod_sandbox_id();
+}
+
+absl::Status StopAndRemovePod(Target& target, const std::string& pod_id) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(pod_id);
+  runtime::v1::StopPodSandboxResponse stopped;
+  grpc::Status stop_status =
+      client.runtime().StopPodSandbox(client.Context().get(), stop, &stopped);
+  runtime::v1::RemovePodSandboxRequest remove;
+  remove.set_pod_sandbox_id(pod_id);
+  runtime::v1::RemovePodSandboxResponse removed;
+  grpc::Status remove_status =
+      client.runtime().RemovePodSandbox(client.Context().get(), remove, &removed);
+  if (!stop_status.ok()) return ctl::CallError("StopPodSandbox", stop_status);
+  if (!remove_status.ok()) return ctl::CallError("RemovePodSandbox", remove_status);
+  return absl::OkStatus();
+}
+
+absl::Status StopAndRemoveContainer(Target& target, const std::string& container_id) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::StopContainerRequest stop;
+  stop.set_container_id(container_id);
+  stop.set_timeout(0);
+  runtime::v1::StopContainerResponse stopped;
+  grpc::Status stop_status = client.runtime().StopContainer(client.Context().get(), stop, &stopped);
+  runtime::v1::RemoveContainerRequest remove;
+  remove.set_container_id(container_id);
+  runtime::v1::RemoveContainerResponse removed;
+  grpc::Status remove_status =
+      client.runtime().RemoveContainer(client.Context().get(), remove, &removed);
+  if (!stop_status.ok()) return ctl::CallError("StopContainer", stop_status);
+  if (!remove_status.ok()) return ctl::CallError("RemoveContainer", remove_status);
+  return absl::OkStatus();
+}
+
+std::set<pid_t> PodProcessPids(const Target& target) {
+  std::set<pid_t> pids;
+  for (const std::string& name : target.pod_process_names) {
+    for (pid_t pid : FindProcesses(name)) pids.insert(pid);
+  }
+  return pids;
+}
+
+std::vector<pid_t> NewPodProcessPids(const Target& target, const std::set<pid_t>& before) {
+  std::vector<pid_t> fresh;
+  for (pid_t pid : PodProcessPids(target)) {
+    if (before.count(pid) == 0) fresh.push_back(pid);
+  }
+  return fresh;
+}
+
+void AddMemoryPer(Target& target, const std::string& scenario, const std::string& prefix,
+                  const Memory& memory, int per) {
+  if (per <= 0) return;
+  auto& metrics = target.metrics[scenario];
+  double n = per;
+  metrics[prefix + "_processes"].push_back(memory.processes / n);
+  metrics[prefix + "_rss_kib"].push_back(static_cast<double>(memory.rss_kib) / n);
+  metrics[prefix + "_pss_kib"].push_back(static_cast<double>(memory.pss_kib) / n);
+  metrics[prefix + "_private_kib"].push_back(static_cast<double>(memory.private_kib) / n);
+}
+
+absl::Status ExplainUnimplemented(absl::Status status, const std::string& scenario) {
+  if (!absl::IsUnimplemented(status)) return status;
+  return absl::UnimplementedError(absl::StrCat("scenario ", scenario,
+                                               ": the endpoint does not implement an RPC it "
+                                               "needs: ",
+                                               status.message()));
+}
+
+}  // namespace berth::bench

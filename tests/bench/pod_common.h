@@ -1,0 +1,50 @@
+#ifndef BERTH_TESTS_BENCH_POD_COMMON_H_
+#define BERTH_TESTS_BENCH_POD_COMMON_H_
+
+#include <sys/types.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/cri/api.pb.h"
+#include "tests/bench/proc_memory.h"
+#include "tests/bench/scenario.h"
+
+namespace berth::bench {
+
+// A pod config whose metadata (name, uid) is unique to this process and `name`; pod network
+// (no namespace option set). `log_directory` may be empty.
+runtime::v1::PodSandboxConfig BenchPodConfig(const std::string& name,
+                                             const std::string& log_directory);
+
+// RunPodSandbox, untimed; the pod's id.
+absl::StatusOr<std::string> RunPod(Target& target, const runtime::v1::PodSandboxConfig& config);
+
+// StopPodSandbox then RemovePodSandbox, untimed; both are tried.
+absl::Status StopAndRemovePod(Target& target, const std::string& pod_id);
+
+// StopContainer (timeout 0) then RemoveContainer, untimed; both are tried.
+absl::Status StopAndRemoveContainer(Target& target, const std::string& container_id);
+
+// The pids of the target's pod processes (--pod-process) now.
+std::set<pid_t> PodProcessPids(const Target& target);
+
+// The pod processes that were not in `before`: what a test's own pods started, not those of
+// other runs on the machine.
+std::vector<pid_t> NewPodProcessPids(const Target& target, const std::set<pid_t>& before);
+
+// Adds `memory` divided by `per` as metrics `<prefix>_{rss,pss,private}_kib` and the process
+// count as `<prefix>_processes` to target.metrics[scenario].
+void AddMemoryPer(Target& target, const std::string& scenario, const std::string& prefix,
+                  const Memory& memory, int per);
+
+// A failed step, with what was being done when the error is UNIMPLEMENTED (so the cause reads
+// as "the endpoint lacks this RPC", not as a benchmark bug).
+absl::Status ExplainUnimplemented(absl::Status status, const std::string& scenario);
+
+}  // namespace berth::bench
+
+#endif  // BERTH_TESTS_BENCH_POD_COMMON_H_
