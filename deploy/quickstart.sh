@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds Berth, installs it under /usr/local and starts berthd
-# with its embedded defaults (no configuration file needed).
+# with its embedded defaults (no configuration file needed), then runs a demo pod: a busybox
+# web server built from the host's busybox-static and imported offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -45,6 +46,12 @@ if ! /usr/local/bin/berthctl --endpoint "unix://$socket" version; then
   exit 1
 fi
 
+# The demo: a busybox web server image built here (offline) and imported, run in a pod.
+# A second run replaces the pod of the first.
+BERTHCTL=/usr/local/bin/berthctl BERTH_SOCKET="$socket" ./deploy/demo.sh
+pod=$(/usr/local/bin/berthctl --endpoint "unix://$socket" pods --name berth-demo -q | head -n 1)
+container=$(/usr/local/bin/berthctl --endpoint "unix://$socket" ps -q --pod "$pod" | head -n 1)
+
 cat <<MSG
 
 berthd is running on unix://$socket (log: /var/log/berthd.log, or journalctl -u berthd).
@@ -52,6 +59,8 @@ berthd is running on unix://$socket (log: /var/log/berthd.log, or journalctl -u 
   berthctl info                      # status and effective configuration
   berthd config                      # the configuration as TOML (edit /etc/berth/berth.conf)
   crictl --runtime-endpoint unix://$socket info
+  berthctl logs $container             # the demo web server's log
+  berthctl rmp -f $pod                 # remove the demo pod
 
 Point the kubelet at it:
   containerRuntimeEndpoint: unix://$socket     (KubeletConfiguration)
