@@ -1,5 +1,6 @@
 #include "common/ids.h"
 
+#include <dirent.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -21,6 +22,18 @@ std::string NewId() {
   }
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+std::vector<std::string> ListIdEntries(const std::string& dir) {
+  std::vector<std::string> ids;
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) return ids;
+  while (dirent* entry = ::readdir(handle)) {
+    std::string name = entry->d_name;
+    if (name.size() == 64 && IsValidIdPrefix(name)) ids.push_back(name);
+  }
+  ::closedir(handle);
+  return ids;
 }
 
 bool IsValidIdPrefix(absl::string_view id) {
