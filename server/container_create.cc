@@ -59,11 +59,15 @@ absl::StatusOr<PodView> ViewPod(SandboxManager& sandboxes, const std::string& po
 
 // The lowest oom_score_adj this process may give: root cannot go below its own value on
 // hosts that forbid lowering it, so the spec is clamped there.
+// Read once: berthd's own value does not change while it runs.
 int MinOomScoreAdj() {
-  absl::StatusOr<std::string> text = ReadFile("/proc/self/oom_score_adj");
-  int value = -1000;
-  if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) return value;
-  return -1000;
+  static const int kMin = [] {
+    absl::StatusOr<std::string> text = ReadFile("/proc/self/oom_score_adj");
+    int value = -1000;
+    if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) return value;
+    return -1000;
+  }();
+  return kMin;
 }
 
 // "<log_directory>/<log_path>": relative, no "..", parent created.
@@ -201,7 +205,6 @@ absl::StatusOr<std::string> ContainerManager::Create(
   if (user.contains("additionalGids")) {
     for (const auto& gid : user["additionalGids"]) record.mutable_user()->add_supplemental_groups(gid.get<int64_t>());
   }
-  RETURN_IF_ERROR(Persist(*container));
 
   monitor::v1::Request create;
   monitor::v1::CreateContainer& body = *create.mutable_create_container();
@@ -216,15 +219,17 @@ absl::StatusOr<std::string> ContainerManager::Create(
   if (dirs.ok()) body.set_cgroup_path(dirs->v2 ? dirs->unified : dirs->memory);
   body.set_runtime_path(pod.runtime_path);
   body.set_runtime_root(pod.runtime_root);
-  absl::StatusOr<monitor::v1::Response> created = pod.monitor->Call(create, absl::Seconds(90));
-  if (!created.ok()) {
-    return Annotate(created.status(), absl::StrCat("creating container ", name));
-  }
+  // Registered before the call: a create that times out may still have happened, and
+  // deleting an id the monitor does not know is fine.
   undo.Push("runtime container", [monitor = pod.monitor, id] {
     monitor::v1::Request remove;
     remove.mutable_delete_container()->set_container_id(id);
     return monitor->Call(remove, absl::Seconds(30)).status();
   });
+  absl::StatusOr<monitor::v1::Response> created = pod.monitor->Call(create, absl::Seconds(90));
+  if (!created.ok()) {
+    return Annotate(created.status(), absl::StrCat("creating container ", name));
+  }
   record.set_pid(created->create_container().pid());
   record.set_state(ContainerRecord::CREATED);
   RETURN_IF_ERROR(Persist(*container));

@@ -253,7 +253,7 @@ absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox, UndoStack& undo) {
   RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), attachment));
   for (const std::string& ip : attachment.result.PodIps()) record.add_ips(ip);
   sandbox.attachment = std::move(attachment);
-  return Persist(sandbox);
+  return absl::OkStatus();  // the READY record written next carries the IPs
 }
 
 MonitorStopRequest SandboxManager::MonitorStopFor(Sandbox& sandbox) {
