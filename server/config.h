@@ -45,6 +45,8 @@ struct Config {
   std::string registries_conf = "/etc/containers/registries.conf";
   std::string registries_conf_dir = "/etc/containers/registries.conf.d";
   std::string global_auth_file = "/run/containers/0/auth.json";
+  // Per-registry TLS: <dir>/<host[:port]>/*.crt (CAs), <name>.cert + <name>.key (client).
+  std::string registry_certs_dir = "/etc/containers/certs.d";
   std::vector<std::string> pinned_images;
   int64_t max_parallel_downloads = 3;
   // [berth.network]

@@ -11,7 +11,7 @@
 namespace berth::config_internal {
 namespace {
 
-const std::array<KeySpec, 23> kKeys = {{
+const std::array<KeySpec, 24> kKeys = {{
     {"berth", "root", "Persistent state: images, layers, container and pod records.", &Config::root,
      Rule::kAbsolutePath},
     {"berth", "runroot", "Volatile state (a tmpfs): the socket, namespaces, runc state.",
@@ -48,6 +48,11 @@ const std::array<KeySpec, 23> kKeys = {{
     {"berth.image", "global_auth_file",
      "Registry credentials (containers-auth.json) used when a pull brings none.",
      &Config::global_auth_file, Rule::kAbsolutePathOrEmpty},
+    {"berth.image", "registry_certs_dir",
+     "Per-registry TLS, as containers-certs.d(5): <dir>/<host[:port]>/*.crt are CAs trusted "
+     "beside the system ones, <name>.cert + <name>.key a client certificate. Empty: system CAs "
+     "only.",
+     &Config::registry_certs_dir, Rule::kAbsolutePathOrEmpty},
     {"berth.image", "pinned_images", "Images never removed by garbage collection.",
      &Config::pinned_images, Rule::kImageList},
     {"berth.image", "max_parallel_downloads", "Layers of one image downloaded at once (1-64).",

@@ -86,6 +86,7 @@ ImageManager::ImageManager(const Config& config, std::unique_ptr<image::Store> s
       store_(std::move(store)),
       registries_(std::move(registries)),
       auth_file_(std::move(auth_file)),
+      client_(image::RegistryClient::Options{.certs_dir = config.registry_certs_dir}),
       puller_(store_.get(), &client_, &registries_, &auth_file_,
               image::PullerOptions{.max_parallel_downloads =
                                        static_cast<int>(config.max_parallel_downloads)}),

@@ -44,7 +44,21 @@ TEST_F(ConfigTest, DefaultsWithoutAnyFile) {
   EXPECT_EQ(config->network_dir, "/etc/cni/net.d");
   EXPECT_THAT(config->plugin_dirs, ::testing::ElementsAre("/opt/cni/bin", "/usr/lib/cni"));
   EXPECT_EQ(config->max_parallel_downloads, 3);
+  EXPECT_EQ(config->registry_certs_dir, "/etc/containers/certs.d");
   EXPECT_FALSE(config->enable_metrics);
+}
+
+TEST_F(ConfigTest, RegistryCertsDirIsAPathOrEmpty) {
+  Write("berth.conf", "[berth.image]\nregistry_certs_dir = \"/srv/certs.d\"\n");
+  absl::StatusOr<Config> config = LoadConfig(sources_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->registry_certs_dir, "/srv/certs.d");
+  EXPECT_EQ(ConfigToJson(*config)["berth"]["image"]["registry_certs_dir"], "/srv/certs.d");
+  EXPECT_THAT(RenderConfigToml(*config), HasSubstr("registry_certs_dir = \"/srv/certs.d\""));
+  Write("berth.conf", "[berth.image]\nregistry_certs_dir = \"\"\n");
+  config = LoadConfig(sources_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->registry_certs_dir, "") << "empty: the system CAs only";
 }
 
 TEST_F(ConfigTest, MainFileThenDropInsInLexicalOrder) {
@@ -116,6 +130,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[berth.runtime]\ncgroup_manager = \"cgroupv3\"\n", "cgroup_manager"},
         BadCase{"[berth.image]\nmax_parallel_downloads = 0\n", "max_parallel_downloads"},
         BadCase{"[berth.image]\npinned_images = \"a\"\n", "must be an array of strings"},
+        BadCase{"[berth.image]\nregistry_certs_dir = \"certs.d\"\n",
+                "berth.conf:2: berth.image.registry_certs_dir: \"certs.d\" is not an absolute"},
+        BadCase{"[berth.image]\nregistry_certs_dir = \"/etc/../certs\"\n", "contains \"..\""},
+        BadCase{"[berth.image]\nregistry_certs_dir = 1\n", "registry_certs_dir: must be a string"},
         BadCase{"[berth.network]\nplugin_dirs = [\"/ok\", \"bad\"]\n", "plugin_dirs"},
         BadCase{"[berth.metrics]\nenable_metrics = \"yes\"\n", "must be a boolean"},
         BadCase{"[berth.runtime.runtimes.x]\nruntime_type = \"vm\"\n", "runtime_type"},
