@@ -82,7 +82,9 @@ absl::Status SyncDirectory(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode,
+                             Durability durability) {
+  const bool durable = durability == Durability::kDurable;
   std::string tmp = absl::StrCat(path, ".tmp-XXXXXX");
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd) return ErrnoStatus(errno, absl::StrCat("creating a temporary file for ", path));
@@ -90,7 +92,9 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mo
   if (status.ok() && ::fchmod(fd.get(), mode) != 0) {
     status = ErrnoStatus(errno, absl::StrCat("setting the mode of ", tmp));
   }
-  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoStatus(errno, "syncing " + tmp);
+  if (status.ok() && durable && ::fsync(fd.get()) != 0) {
+    status = ErrnoStatus(errno, "syncing " + tmp);
+  }
   fd.Reset();
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoStatus(errno, absl::StrCat("renaming ", tmp, " to ", path));
@@ -99,7 +103,7 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mo
     ::unlink(tmp.c_str());
     return status;
   }
-  return SyncDirectory(DirName(path));
+  return durable ? SyncDirectory(DirName(path)) : absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {

@@ -11,9 +11,15 @@
 
 namespace berth {
 
+// kDurable: the new content survives a power loss (fsync the file, then the directory).
+// kVolatile: for files that mean nothing after a reboot (bundles, pod files under the
+// runroot): no fsync, so a berthd crash still sees old or new, never a mix.
+enum class Durability { kDurable, kVolatile };
+
 // Replaces `path` with `data` so that a reader (or a crash) sees either the old or the whole
-// new content: write a temp file beside it, fsync, rename over, fsync the directory.
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
+// new content: write a temp file beside it, (fsync,) rename over, (fsync the directory).
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644,
+                             Durability durability = Durability::kDurable);
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR; `what` names the target in
 // errors ("writing <what>: ...").

@@ -71,7 +71,9 @@ absl::StatusOr<std::string> ReadHostFile(const std::string& path) {
 
 absl::Status WriteOne(const std::string& dir, absl::string_view name, absl::string_view data) {
   std::string path = absl::StrCat(dir, "/", name);
-  return Annotate(WriteFileAtomic(path, data, 0644), absl::StrCat("writing ", path));
+  // Under the runroot: gone with a reboot, so never worth an fsync.
+  return Annotate(WriteFileAtomic(path, data, 0644, Durability::kVolatile),
+                  absl::StrCat("writing ", path));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/record_file.h"
 #include "common/status.h"
 #include "common/undo.h"
 #include "oci/cgroup_stats.h"
@@ -188,7 +189,7 @@ absl::Status ContainerManager::Persist(Container& container) {
   if (!container.record.SerializeToString(&data)) {
     return absl::InternalError("serializing the container record");
   }
-  return WriteFileAtomic(Paths(container.record.id()).RecordFile(), data, 0600);
+  return WriteRecordFile(Paths(container.record.id()).RecordFile(), data);
 }
 
 absl::StatusOr<std::string> ContainerManager::Create(
@@ -268,7 +269,8 @@ absl::StatusOr<std::string> ContainerManager::Create(
   input.volumes_dir = volumes_dir;
   ASSIGN_OR_RETURN(nlohmann::json spec, oci::BuildSpec(input));
   RETURN_IF_ERROR(RelabelMounts(config, spec));
-  RETURN_IF_ERROR(WriteFileAtomic(paths.bundle + "/config.json", spec.dump(), 0600));
+  RETURN_IF_ERROR(WriteFileAtomic(paths.bundle + "/config.json", spec.dump(), 0600,
+                                  Durability::kVolatile));
   record.set_cgroups_path(spec["linux"].value("cgroupsPath", ""));
   std::optional<int> signal = oci::ParseSignal(oci::StopSignal(config, image_config));
   record.set_stop_signal(signal.value_or(15));

@@ -3,6 +3,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/record_file.h"
 #include "common/status.h"
 #include "oci/rootfs.h"
 #include "server/container_manager.h"
@@ -20,16 +21,28 @@ absl::StatusOr<std::unique_ptr<ContainerManager>> ContainerManager::Open(Options
   RETURN_IF_ERROR(MakeDirs(config.root + "/containers", 0711));
   RETURN_IF_ERROR(MakeDirs(config.runroot + "/containers", 0711));
   std::vector<std::string> ids = ListIdEntries(config.root + "/containers");
+  std::vector<std::string> restored;
   for (const std::string& id : ids) {
     absl::Status status = manager->Restore(id);
+    if (absl::IsDataLoss(status)) {
+      // No readable record (records are not fsynced: a power loss can cut one short). Nobody
+      // can name this container any more: its files go with the leftovers below.
+      LOG_WARN("container {} has no readable record: removing its files", id);
+      continue;
+    }
+    restored.push_back(id);
     if (!status.ok()) LOG_ERROR("restoring container {}: {}", id, status);
   }
-  // Bundles without a record: a crash before the first record was written.
-  for (const std::string& id : ListIdEntries(config.runroot + "/containers")) {
-    if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
+  // Bundles and record directories without a record: a crash before the first record was
+  // written, or a record lost with the machine.
+  std::vector<std::string> leftovers = ListIdEntries(config.runroot + "/containers");
+  leftovers.insert(leftovers.end(), ids.begin(), ids.end());
+  for (const std::string& id : leftovers) {
+    if (std::find(restored.begin(), restored.end(), id) != restored.end()) continue;
     ContainerPaths paths = manager->Paths(id);
     absl::Status status = oci::UnmountRootfs(paths.Rootfs());
     if (status.ok()) status = RemoveAll(paths.bundle);
+    if (status.ok()) status = RemoveAll(paths.record_dir);
     if (!status.ok()) LOG_WARN("container {} leftovers: {}", id, status);
   }
   ContainerManager* self = manager.get();
@@ -39,12 +52,15 @@ absl::StatusOr<std::unique_ptr<ContainerManager>> ContainerManager::Open(Options
 
 absl::Status ContainerManager::Restore(const std::string& id) {
   ContainerPaths paths = Paths(id);
-  ASSIGN_OR_RETURN(std::string data, ReadFile(paths.RecordFile()));
-  auto container = std::make_shared<Container>();
   ContainerRecord probe;
-  if (!probe.ParseFromString(data) || probe.id() != id) {
-    return absl::DataLossError(absl::StrCat("unreadable record ", paths.RecordFile()));
+  absl::StatusOr<std::string> data = ReadRecordFile(paths.RecordFile(), [&](const std::string& bytes) {
+    return probe.ParseFromString(bytes) && probe.id() == id;
+  });
+  if (!data.ok()) {
+    return absl::DataLossError(absl::StrCat("no readable record for container ", id, ": ",
+                                            data.status().message()));
   }
+  auto container = std::make_shared<Container>();
   std::shared_ptr<mon::MonitorClient> monitor = Monitor(probe.pod_id());
   absl::MutexLock lock(&container->mu);
   ContainerRecord& record = container->record;

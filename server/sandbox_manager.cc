@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/record_file.h"
 #include "common/status.h"
 #include "common/undo.h"
 #include "sandbox/pod_files.h"
@@ -48,7 +49,7 @@ absl::Status SandboxManager::Persist(Sandbox& sandbox) {
   if (!sandbox.record.SerializeToString(&data)) {
     return absl::InternalError("serializing the sandbox record");
   }
-  return WriteFileAtomic(Paths(sandbox.record.id()).RecordFile(), data, 0600);
+  return WriteRecordFile(Paths(sandbox.record.id()).RecordFile(), data);
 }
 
 absl::StatusOr<std::string> SandboxManager::Run(const runtime::v1::RunPodSandboxRequest& request) {

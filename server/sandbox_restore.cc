@@ -3,6 +3,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/record_file.h"
 #include "common/status.h"
 #include "sandbox/pod_cgroup.h"
 #include "sandbox/shm.h"
@@ -64,12 +65,16 @@ void SandboxManager::CollectGarbage() {
 
 absl::Status SandboxManager::Restore(const std::string& id) {
   SandboxPaths paths = Paths(id);
-  ASSIGN_OR_RETURN(std::string data, ReadFile(paths.RecordFile()));
   auto sandbox = std::make_shared<Sandbox>();
   absl::MutexLock lock(&sandbox->mu);
   SandboxRecord& record = sandbox->record;
-  if (!record.ParseFromString(data) || record.id() != id) {
-    return absl::DataLossError(absl::StrCat("unreadable record ", paths.RecordFile()));
+  absl::StatusOr<std::string> data =
+      ReadRecordFile(paths.RecordFile(), [&record, &id](const std::string& bytes) {
+        return record.ParseFromString(bytes) && record.id() == id;
+      });
+  if (!data.ok()) {
+    return absl::DataLossError(absl::StrCat("no readable record for pod sandbox ", id, ": ",
+                                            data.status().message()));
   }
   if (record.network_attached()) {
     absl::StatusOr<cni::Attachment> cached = cni::LoadAttachment(paths.CniCache());
