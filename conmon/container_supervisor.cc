@@ -47,7 +47,6 @@ struct ContainerSupervisor::Container {
   std::vector<Reply> stop_waiters;    // answered OK at the exit
   std::vector<Reply> delete_waiters;  // answered when `runc delete` is done
   std::vector<uint64_t> kill_timers;
-  uint64_t exec_serial = 0;
   std::shared_ptr<char> life = std::make_shared<char>();
 
   // Steps that run later on the loop (Container is nested, so it reaches the supervisor).
@@ -394,18 +393,22 @@ void ContainerSupervisor::ExecSync(const v1::ExecSync& request, std::vector<Uniq
       .runtime = c->runtime,
       .container_id = c->id,
       .argv = {request.argv().begin(), request.argv().end()},
-      .pid_file = absl::StrCat(c->bundle, "/exec-", ++c->exec_serial, ".pid"),
+      .work_dir = c->bundle,
       .timeout = request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns())
                                           : absl::InfiniteDuration(),
       .out = std::move(fds[0]),
       .err = std::move(fds[1]),
   };
   // The reply does not need the container: it may be deleted meanwhile.
-  absl::Status status =
-      StartExecSync(loop_, std::move(params), [reply](int exit_code, bool timed_out) {
+  std::string id = c->id;
+  absl::Status status = StartExecSync(
+      *execs_, std::move(params), [reply, id](absl::StatusOr<ExecSyncExit> exit) {
+        if (!exit.ok()) {
+          return reply(Answer(Annotate(exit.status(), absl::StrCat("exec in container ", id))));
+        }
         v1::Response response = Answer();
-        response.mutable_exec_sync()->set_exit_code(exit_code);
-        response.mutable_exec_sync()->set_timed_out(timed_out);
+        response.mutable_exec_sync()->set_exit_code(exit->exit_code);
+        response.mutable_exec_sync()->set_timed_out(exit->timed_out);
         reply(std::move(response));
       });
   if (!status.ok()) reply(Answer(Annotate(status, absl::StrCat("exec in container ", c->id))));

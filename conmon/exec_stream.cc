@@ -81,6 +81,7 @@ absl::Status ExecStreams::Start(ExecStreamParams params, StartDone done) {
       // runc's stderr is captured (its log has the errors too).
       .stdio = {.in = params.in.get(), .out = params.out.get(), .err = params.err.get()},
       .capture_stderr = params.tty,
+      .timeout = std::min(params.start_timeout, absl::Seconds(60)),
   };
   if (params.tty) run.stdio = {};
   std::string pid_file = pending->pid_file;

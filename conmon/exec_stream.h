@@ -29,6 +29,8 @@ struct ExecStreamParams {
   bool tty = false;
   // Not tty: the process's stdio (invalid: /dev/null). Closed once the runtime has its copies.
   UniqueFd in, out, err;
+  // How long runc may take to start the process (then it and the process are killed).
+  absl::Duration start_timeout = absl::Seconds(60);
 };
 
 struct ExecStarted {

@@ -1,60 +1,58 @@
 #include "conmon/exec_sync.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <utility>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
-#include "common/files.h"
 
 namespace berth::mon {
 namespace {
 
-// The pid runc wrote, or -1.
-pid_t ReadPidFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path, 64);
-  int pid = -1;
-  if (!text.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) || pid <= 1) {
-    return -1;
-  }
-  return pid;
+// Waits for exec `id` until `deadline`; a timeout kills it and answers timed_out.
+void AwaitExit(ExecStreams& execs, uint64_t id, absl::Time deadline, ExecSyncDone done) {
+  absl::Duration left = deadline == absl::InfiniteFuture()
+                            ? absl::InfiniteDuration()
+                            : std::max(deadline - absl::Now(), absl::ZeroDuration());
+  execs.Wait(id, left, [&execs, id, done = std::move(done)](absl::StatusOr<ExecExit> exit) {
+    if (exit.ok()) {
+      done(ExecSyncExit{.exit_code = exit->exit_code});
+      return;
+    }
+    if (!absl::IsDeadlineExceeded(exit.status())) {
+      done(exit.status());
+      return;
+    }
+    execs.Kill(id);
+    // Nobody wants the exit any more: collect it so the result is not kept.
+    execs.Wait(id, absl::InfiniteDuration(), [](const absl::StatusOr<ExecExit>&) {});
+    done(ExecSyncExit{.exit_code = -1, .timed_out = true});
+  });
 }
 
 }  // namespace
 
-absl::Status StartExecSync(EventLoop* loop, ExecSyncParams params, ExecSyncDone done) {
-  RuntimeRun run{
-      .argv = RuntimeExecArgv(params.runtime, params.container_id, params.pid_file, params.argv),
-      .stdio = {.in = -1, .out = params.out.get(), .err = params.err.get()},
-      .capture_stderr = false,
-      .timeout = params.timeout,
+absl::Status StartExecSync(ExecStreams& execs, ExecSyncParams params, ExecSyncDone done) {
+  absl::Time deadline = params.timeout == absl::InfiniteDuration()
+                            ? absl::InfiniteFuture()
+                            : absl::Now() + params.timeout;
+  ExecStreamParams stream{
+      .runtime = std::move(params.runtime),
+      .container_id = std::move(params.container_id),
+      .argv = std::move(params.argv),
+      .work_dir = std::move(params.work_dir),
+      .tty = false,
+      .out = std::move(params.out),
+      .err = std::move(params.err),
+      .start_timeout = params.timeout,
   };
-  std::string pid_file = params.pid_file;
-  run.on_timeout = [pid_file] {
-    // runc exec (a subreaper while it waits) still holds the exec'd process: signalling it by
-    // pid before runc is killed reaches that process, or its unreaped zombie.
-    pid_t pid = ReadPidFile(pid_file);
-    if (pid > 0) ::kill(pid, SIGKILL);
-  };
-  absl::StatusOr<pid_t> pid =
-      RunRuntimeAsync(loop, std::move(run), [pid_file, done = std::move(done)](
-                                                const RuntimeResult& result) {
-        ::unlink(pid_file.c_str());
-        if (result.timed_out) {
-          done(-1, true);
-        } else if (WIFSIGNALED(result.wait_status)) {
-          done(128 + WTERMSIG(result.wait_status), false);
-        } else {
-          done(WEXITSTATUS(result.wait_status), false);
-        }
-      });
-  // Our copies go either way, so that the caller sees EOF when the process ends.
-  params.out.Reset();
-  params.err.Reset();
-  return pid.status();
+  return execs.Start(std::move(stream), [&execs, deadline, done = std::move(done)](
+                                            absl::StatusOr<ExecStarted> started) mutable {
+    if (started.ok()) {
+      AwaitExit(execs, started->exec_id, deadline, std::move(done));
+    } else if (absl::Now() >= deadline) {
+      done(ExecSyncExit{.exit_code = -1, .timed_out = true});  // runc itself hung
+    } else {
+      done(started.status());
+    }
+  });
 }
 
 }  // namespace berth::mon

@@ -6,9 +6,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/unique_fd.h"
-#include "conmon/event_loop.h"
+#include "conmon/exec_stream.h"
 #include "conmon/runtime_cmd.h"
 
 namespace berth::mon {
@@ -17,21 +18,29 @@ struct ExecSyncParams {
   RuntimeRef runtime;
   std::string container_id;
   std::vector<std::string> argv;
-  // Where `runc exec --pid-file` writes the exec'd process's pid; removed afterwards.
-  std::string pid_file;
+  // The container's bundle: runc's pid file and log for the exec live there meanwhile.
+  std::string work_dir;
+  // From the request's arrival: starting the process counts against it.
   absl::Duration timeout = absl::InfiniteDuration();
   // The caller's stdout and stderr write ends; closed here once the runtime has its copies.
   UniqueFd out;
   UniqueFd err;
 };
 
-// exit_code: the process's (128+signal when a signal ended it); -1 with timed_out.
-using ExecSyncDone = std::function<void(int exit_code, bool timed_out)>;
+struct ExecSyncExit {
+  int exit_code = 0;  // 128+signal when a signal ended it; -1 with timed_out
+  bool timed_out = false;
+};
 
-// `runc exec` of `params.argv` with stdin /dev/null. At the timeout the exec'd process (by the
-// pid runc wrote) and runc are killed with SIGKILL and `done` says timed_out once runc is
-// reaped. Returns an error (and never calls `done`) when runc cannot be started.
-absl::Status StartExecSync(EventLoop* loop, ExecSyncParams params, ExecSyncDone done);
+// An error when the process could not be started (runc's own message); else its exit.
+using ExecSyncDone = std::function<void(absl::StatusOr<ExecSyncExit>)>;
+
+// ExecSync on the streaming-exec path: `runc exec --detach` with stdin /dev/null, so runc is
+// gone once the process runs and the monitor reaps the process itself (cheaper than a runc
+// that waits in the foreground). At the timeout the process and its process group get
+// SIGKILL and `done` says timed_out at once; the late exit is discarded. Returns an error
+// (and never calls `done`) when runc cannot be started at all.
+absl::Status StartExecSync(ExecStreams& execs, ExecSyncParams params, ExecSyncDone done);
 
 }  // namespace berth::mon
 

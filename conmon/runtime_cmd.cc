@@ -85,15 +85,6 @@ std::vector<std::string> RuntimeDeleteArgv(const RuntimeRef& runtime, const std:
   return argv;
 }
 
-std::vector<std::string> RuntimeExecArgv(const RuntimeRef& runtime, const std::string& id,
-                                         const std::string& pid_file,
-                                         const std::vector<std::string>& argv) {
-  std::vector<std::string> out = Base(runtime);
-  out.insert(out.end(), {"exec", "--pid-file", pid_file, id});
-  out.insert(out.end(), argv.begin(), argv.end());
-  return out;
-}
-
 std::vector<std::string> RuntimeExecDetachedArgv(const RuntimeRef& runtime, const std::string& id,
                                                  const RuntimeExecOptions& options,
                                                  const std::vector<std::string>& argv) {

@@ -30,10 +30,6 @@ std::vector<std::string> RuntimeCreateArgv(const RuntimeRef& runtime, const std:
 std::vector<std::string> RuntimeStartArgv(const RuntimeRef& runtime, const std::string& id);
 // `delete --force <id>`.
 std::vector<std::string> RuntimeDeleteArgv(const RuntimeRef& runtime, const std::string& id);
-// `exec --pid-file P <id> <argv...>` (runc takes what follows the id as the command).
-std::vector<std::string> RuntimeExecArgv(const RuntimeRef& runtime, const std::string& id,
-                                         const std::string& pid_file,
-                                         const std::vector<std::string>& argv);
 
 // How a streaming exec runs: `[--log L] exec --detach --pid-file P [--tty --console-socket S]
 // [--env E]... <id> <argv...>`. Detached: runc exits once the process runs, and the process
