@@ -196,6 +196,7 @@ absl::StatusOr<std::string> ContainerManager::Create(
     const runtime::v1::CreateContainerRequest& request) {
   const runtime::v1::ContainerConfig& config = request.config();
   RETURN_IF_ERROR(ValidateContainerConfig(config));
+  RETURN_IF_ERROR(CheckUnifiedResources(config.linux().resources()));
   ASSIGN_OR_RETURN(PodView pod, ViewPod(*options_.sandboxes, request.pod_sandbox_id()));
   RETURN_IF_ERROR(ValidateContainerSysctls(pod.config));
   ASSIGN_OR_RETURN(std::string target_pid_namespace,

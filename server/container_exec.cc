@@ -55,6 +55,17 @@ void ReadOutputs(int out_fd, int err_fd, std::string* out, std::string* err,
 
 }  // namespace
 
+absl::Status ContainerManager::CheckUnifiedResources(
+    const runtime::v1::LinuxContainerResources& resources) const {
+  if (resources.unified().empty() || options_.cgroup_mode == oci::CgroupMode::kUnified) {
+    return absl::OkStatus();
+  }
+  // runc would refuse them anyway, after the work; the kubelet sends them on v2 hosts only.
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unified cgroup resources (", resources.unified().begin()->first,
+      "...) need cgroup v2, and this host's controllers are on cgroup v1"));
+}
+
 absl::StatusOr<runtime::v1::ExecSyncResponse> ContainerManager::ExecSync(
     const runtime::v1::ExecSyncRequest& request) {
   if (request.cmd().empty()) return absl::InvalidArgumentError("ExecSync: no command given");
@@ -120,6 +131,7 @@ absl::Status ContainerManager::ReopenLog(const std::string& id) {
 absl::Status ContainerManager::UpdateResources(
     const runtime::v1::UpdateContainerResourcesRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(request.container_id()));
+  RETURN_IF_ERROR(CheckUnifiedResources(request.linux()));
   absl::MutexLock lock(&container->mu);
   ContainerRecord& record = container->record;
   if (container->removed || (record.state() != ContainerRecord::RUNNING &&

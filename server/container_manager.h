@@ -59,7 +59,9 @@ class ContainerManager : public PodContainers {
   absl::Status Remove(const std::string& id);
   absl::StatusOr<runtime::v1::ContainerStatusResponse> Status(const std::string& id,
                                                               bool verbose);
-  std::vector<runtime::v1::Container> List(const runtime::v1::ContainerFilter& filter);
+  // Appends the matching containers to `out` (the response itself: nothing is copied twice).
+  void List(const runtime::v1::ContainerFilter& filter,
+            google::protobuf::RepeatedPtrField<runtime::v1::Container>* out);
   absl::StatusOr<runtime::v1::ExecSyncResponse> ExecSync(
       const runtime::v1::ExecSyncRequest& request);
   absl::Status ReopenLog(const std::string& id);
@@ -101,6 +103,8 @@ class ContainerManager : public PodContainers {
   absl::StatusOr<std::shared_ptr<Container>> Find(const std::string& id_or_prefix) const;
   std::vector<std::shared_ptr<Container>> Snapshot() const;
   absl::Status Persist(Container& container) ABSL_EXCLUSIVE_LOCKS_REQUIRED(container.mu);
+  // InvalidArgument for unified (cgroup v2) resources on a host whose controllers are v1.
+  absl::Status CheckUnifiedResources(const runtime::v1::LinuxContainerResources& resources) const;
   void ApplyExit(Container& container, const monitor::v1::ExitRecord& exit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(container.mu);
   // Reads <pod_dir>/exits/<id> and applies it when present.

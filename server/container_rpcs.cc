@@ -51,9 +51,7 @@ grpc::ServerUnaryReactor* RuntimeService::ListContainers(
     grpc::CallbackServerContext* context, const runtime::v1::ListContainersRequest* request,
     runtime::v1::ListContainersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  for (runtime::v1::Container& item : containers_->List(request->filter())) {
-    *response->add_containers() = std::move(item);
-  }
+  containers_->List(request->filter(), response->mutable_containers());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

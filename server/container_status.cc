@@ -83,10 +83,11 @@ absl::StatusOr<runtime::v1::ContainerStatusResponse> ContainerManager::Status(
   return response;
 }
 
-std::vector<runtime::v1::Container> ContainerManager::List(
-    const runtime::v1::ContainerFilter& filter) {
-  std::vector<runtime::v1::Container> items;
-  for (const std::shared_ptr<Container>& container : Snapshot()) {
+void ContainerManager::List(const runtime::v1::ContainerFilter& filter,
+                            google::protobuf::RepeatedPtrField<runtime::v1::Container>* out) {
+  std::vector<std::shared_ptr<Container>> all = Snapshot();
+  out->Reserve(out->size() + static_cast<int>(all.size()));
+  for (const std::shared_ptr<Container>& container : all) {
     absl::ReaderMutexLock lock(&container->mu);
     const ContainerRecord& record = container->record;
     if (container->removed || record.state() == ContainerRecord::CREATING) continue;
@@ -97,7 +98,7 @@ std::vector<runtime::v1::Container> ContainerManager::List(
     }
     if (filter.has_state() && filter.state().state() != CriState(record)) continue;
     if (!LabelsMatch(filter.label_selector(), record.config().labels())) continue;
-    runtime::v1::Container& item = items.emplace_back();
+    runtime::v1::Container& item = *out->Add();
     item.set_id(record.id());
     item.set_pod_sandbox_id(record.pod_id());
     *item.mutable_metadata() = record.config().metadata();
@@ -109,7 +110,6 @@ std::vector<runtime::v1::Container> ContainerManager::List(
     *item.mutable_labels() = record.config().labels();
     *item.mutable_annotations() = record.config().annotations();
   }
-  return items;
 }
 
 absl::StatusOr<runtime::v1::ContainerStats> ContainerManager::Stats(const std::string& id) {
@@ -162,8 +162,10 @@ std::vector<runtime::v1::ContainerStats> ContainerManager::ListStats(
   list_filter.set_id(filter.id());
   list_filter.set_pod_sandbox_id(filter.pod_sandbox_id());
   *list_filter.mutable_label_selector() = filter.label_selector();
+  google::protobuf::RepeatedPtrField<runtime::v1::Container> containers;
+  List(list_filter, &containers);
   std::vector<runtime::v1::ContainerStats> all;
-  for (const runtime::v1::Container& container : List(list_filter)) {
+  for (const runtime::v1::Container& container : containers) {
     absl::StatusOr<runtime::v1::ContainerStats> stats = Stats(container.id());
     if (stats.ok()) all.push_back(std::move(*stats));
   }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -268,6 +269,19 @@ TEST_F(ContainerTest, ExecSync) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(good.load(), 20);
 
+  // A command that cannot start is an error that names it, not an exit code.
+  status = Exec(id, {"no-such-command-here"}, 10, &response);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.error_message(), HasSubstr("no-such-command-here"));
+  // Nothing of the execs stays in the bundle (runc's pid files and logs).
+  std::vector<std::string> leftovers;
+  std::string bundle = daemon_->runroot() + "/containers/" + id;
+  for (const auto& entry : std::filesystem::directory_iterator(bundle)) {
+    std::string name = entry.path().filename();
+    if (absl::StartsWith(name, "exec")) leftovers.push_back(name);
+  }
+  EXPECT_THAT(leftovers, IsEmpty());
+
   ASSERT_TRUE(StopContainer(id, 0).ok());
   status = Exec(id, {"echo", "hi"}, 0, &response);
   EXPECT_FALSE(status.ok()) << "ExecSync in a stopped container";
@@ -325,6 +339,15 @@ TEST_F(ContainerTest, UpdateResources) {
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(CgroupValue(cpu, "cpu.shares"), 512);
   EXPECT_EQ(MustStatus(id).resources().linux().cpu_shares(), 512);
+
+  // cgroup v2 settings on this v1 host: refused up front, naming why.
+  cri::UpdateContainerResourcesRequest unified;
+  unified.set_container_id(id);
+  (*unified.mutable_linux()->mutable_unified())["memory.high"] = "100000000";
+  status = client().runtime().UpdateContainerResources(client().Context().get(), unified, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("cgroup v2"));
+  EXPECT_EQ(MustStatus(id).resources().linux().unified_size(), 0);
 }
 
 TEST_F(ContainerTest, Stats) {
@@ -385,6 +408,12 @@ TEST_F(ContainerTest, CreateErrors) {
   status = client().image().RemoveImage(client().Context().get(), remove, &removed);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr(holder));
+
+  cri::ContainerConfig unified = Config("unified", {"true"});
+  (*unified.mutable_linux()->mutable_resources()->mutable_unified())["memory.high"] = "1000000";
+  status = Create(pod, unified, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("memory.high"));
 
   ASSERT_TRUE(StopPod(pod).ok());
   status = Create(pod, Config("late", {"true"}), nullptr);
