@@ -1,7 +1,7 @@
-// The container scenario, in one pod per endpoint: CreateContainer, StartContainer, ExecSync
-// `true`, StopContainer (timeout 0) and RemoveContainer per iteration; then the pod processes'
-// memory with --containers-per-pod containers running, and ListContainers with
-// --list-containers containers in the pod.
+// The container scenario, in one pod per endpoint: CreateContainer, StartContainer,
+// ContainerStatus, ExecSync `true`, StopContainer (timeout 0) and RemoveContainer per
+// iteration; then the pod processes' memory with --containers-per-pod containers running, and
+// ListContainers with --list-containers containers in the pod.
 #include <map>
 #include <optional>
 #include <set>
@@ -121,9 +121,26 @@ absl::Status StopAndRemoveTimed(Target& target, PodState& pod, const std::string
   return absl::OkStatus();
 }
 
+// ContainerStatus of a container just started: it must say RUNNING.
+absl::Status StatusTimed(Target& target, const std::string& id) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  runtime::v1::ContainerStatusResponse response;
+  RETURN_IF_ERROR(Timed(target, kName, "ContainerStatus", [&] {
+    return client.runtime().ContainerStatus(client.Context().get(), request, &response);
+  }));
+  if (response.status().state() != runtime::v1::CONTAINER_RUNNING) {
+    return absl::InternalError(absl::StrCat("ContainerStatus on ", target.label, ": container ", id,
+                                            " is not running after StartContainer"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunOnce(const BenchOptions& options, Target& target, PodState& pod) {
   ASSIGN_OR_RETURN(std::string id, CreateAndStart(options, target, pod, /*timed=*/true,
                                                   /*start=*/true));
+  RETURN_IF_ERROR(StatusTimed(target, id));
   RETURN_IF_ERROR(ExecTrue(options, target, id));
   return StopAndRemoveTimed(target, pod, id);
 }

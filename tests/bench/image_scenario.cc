@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "tests/bench/proc_memory.h"
 #include "tests/bench/pod_common.h"
+#include "tests/bench/proc_memory.h"
 #include "tests/bench/scenario.h"
 
 namespace berth::bench {

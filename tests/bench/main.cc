@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status.h"
+#include "tests/bench/pod_common.h"
 #include "tests/bench/proc_memory.h"
 #include "tests/bench/report.h"
 #include "tests/bench/scenario.h"
@@ -26,7 +28,7 @@ namespace {
 
 // Flags that describe the endpoint given last before them.
 constexpr const char* kPerEndpointFlags[] = {"--label", "--daemon-pid", "--daemon-name",
-                                             "--pod-process"};
+                                             "--pod-process", "--pod-process-dir"};
 
 struct Flags {
   std::vector<std::string> endpoints;
@@ -35,6 +37,7 @@ struct Flags {
   std::vector<std::string> scenarios;
   std::string json_path;
   int timeout_s = 600;
+  bool cleanup = false;
 };
 
 // The value of a per-endpoint flag for endpoint `i`, or "".
@@ -99,6 +102,7 @@ absl::StatusOr<std::vector<Target>> MakeTargets(const Flags& flags, const BenchO
     if (std::string pod = PerEndpoint(flags, i, "--pod-process"); !pod.empty()) {
       target.pod_process_names.push_back(pod);
     }
+    target.pod_process_dir = PerEndpoint(flags, i, "--pod-process-dir");
     ASSIGN_OR_RETURN(ctl::CriClient client,
                      ctl::CriClient::Connect(target.endpoint, options.timeout));
     target.client = std::make_unique<ctl::CriClient>(std::move(client));
@@ -116,9 +120,11 @@ absl::Status RunScenario(const Scenario& scenario, const BenchOptions& options,
   for (; prepared < targets.size() && status.ok(); ++prepared) {
     if (scenario.prepare != nullptr) status = scenario.prepare(options, targets[prepared]);
   }
-  for (int i = 0; i < options.count && status.ok(); ++i) {
+  int iterations = scenario.iterations != nullptr ? scenario.iterations(options) : options.count;
+  for (int i = 0; i < iterations && status.ok(); ++i) {
     for (Target& target : targets) {
-      status = scenario.run_once(options, target);
+      status = CheckInterrupted();
+      if (status.ok()) status = scenario.run_once(options, target);
       if (!status.ok()) break;
     }
   }
@@ -149,8 +155,9 @@ void RecordMemory(Target& target) {
       metrics["daemon_pss_mib"].push_back(static_cast<double>(memory->pss_kib) / 1024.0);
     }
   }
-  for (const std::string& name : target.pod_process_names) {
-    Memory sum = SumByName(name);
+  if (!target.pod_process_names.empty()) {
+    std::set<pid_t> pids = PodProcessPids(target);
+    Memory sum = SumOf(std::vector<pid_t>(pids.begin(), pids.end()));
     metrics["pod_processes"].push_back(sum.processes);
     metrics["pod_processes_rss_mib"].push_back(static_cast<double>(sum.rss_kib) / 1024.0);
     metrics["pod_processes_pss_mib"].push_back(static_cast<double>(sum.pss_kib) / 1024.0);
@@ -158,7 +165,23 @@ void RecordMemory(Target& target) {
   if (metrics.empty()) target.metrics.erase("memory");
 }
 
+// --cleanup: removes every berth-bench pod (and its containers) from every endpoint.
+absl::Status CleanUp(const Flags& flags, const BenchOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<Target> targets, MakeTargets(flags, options));
+  absl::Status status;
+  for (Target& target : targets) {
+    absl::Status removed = RemoveBenchPods(target);
+    if (!removed.ok()) {
+      std::cerr << "berth-bench: cleaning up " << target.label << ": " << removed << "\n";
+      if (status.ok()) status = removed;
+    }
+  }
+  return status;
+}
+
 absl::Status Run(const Flags& flags, const BenchOptions& options) {
+  if (flags.cleanup) return CleanUp(flags, options);
+  if (flags.scenarios.empty()) return absl::InvalidArgumentError("give --scenario or --cleanup");
   std::vector<const Scenario*> scenarios;
   for (const std::string& name : flags.scenarios) {
     const Scenario* scenario = FindScenario(name);
@@ -168,7 +191,9 @@ absl::Status Run(const Flags& flags, const BenchOptions& options) {
   ASSIGN_OR_RETURN(std::vector<Target> targets, MakeTargets(flags, options));
   std::map<std::string, std::string> skipped;
   for (const Scenario* scenario : scenarios) {
-    std::cerr << "berth-bench: scenario " << scenario->name << " x" << options.count << "\n";
+    std::cerr << "berth-bench: scenario " << scenario->name << " x"
+              << (scenario->iterations != nullptr ? scenario->iterations(options) : options.count)
+              << "\n";
     absl::Status status = RunScenario(*scenario, options, targets);
     if (absl::IsUnimplemented(status) && options.skip_unimplemented) {
       std::cerr << "berth-bench: skipping scenario " << scenario->name << ": " << status << "\n";
@@ -201,6 +226,7 @@ absl::Status Run(const Flags& flags, const BenchOptions& options) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  berth::bench::InstallInterruptHandler();
   berth::bench::Flags flags;
   berth::bench::BenchOptions options;
   std::vector<std::string> names;
@@ -221,14 +247,20 @@ int main(int argc, char** argv) {
   app.add_option("--pod-process", unused,
                  "process name of the --endpoint before it's per-pod processes (berth-mon, "
                  "containerd-shim-runc-v2), summed");
-  app.add_option("--scenario", flags.scenarios, "scenario to run (repeatable)")->required();
+  app.add_option("--pod-process-dir", unused,
+                 "count only the --endpoint before it's pod processes whose working directory "
+                 "or an open file is under this directory (its runroot or state dir)");
+  app.add_option("--scenario", flags.scenarios, "scenario to run (repeatable)");
+  app.add_flag("--cleanup", flags.cleanup,
+               "run no scenario: remove every pod labelled berth-bench (from any run) and its "
+               "containers from every --endpoint");
   app.add_option("--count", options.count, "iterations per scenario and endpoint")
       ->check(CLI::PositiveNumber);
   app.add_option("--image", options.image, "image reference for the image scenario");
   app.add_option("--image-compressed-bytes", options.image_compressed_bytes,
                  "the image's blob bytes as stored in the registry, for MiB/s");
   app.add_option("--container-image", options.container_image,
-                 "image for the container scenario (pulled when absent)");
+                 "image of the scenarios with containers (pulled when absent)");
   app.add_option("--memory-pods", options.memory_pods,
                  "pod: pods up at once for the per-pod memory (0: skip)");
   app.add_option("--execs-per-iteration", options.execs_per_iteration,
@@ -237,12 +269,25 @@ int main(int argc, char** argv) {
                  "container: running containers for the pod-process memory (0: skip)");
   app.add_option("--list-containers", options.list_containers,
                  "container: containers in the pod for ListContainers (0: skip)");
-  app.add_option("--list-calls", options.list_calls, "container: ListContainers calls");
+  app.add_option("--list-calls", options.list_calls,
+                 "container: ListContainers calls; list: calls of each listing RPC");
   app.add_option("--forward-bytes", options.forward_bytes,
                  "stream: bytes downloaded through port forwarding per iteration")
       ->check(CLI::PositiveNumber);
   app.add_option("--list-start", options.list_start,
-                 "container: start the --list-containers containers (true) or only create them");
+                 "container, list: start the containers listed (true) or only create them");
+  app.add_option("--list-pods", options.list_pods, "list: pods up while listing");
+  app.add_option("--list-containers-per-pod", options.list_containers_per_pod,
+                 "list: containers in each of the --list-pods pods");
+  app.add_option("--churn-workers", options.churn_workers, "churn: parallel workers")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--churn-seconds", options.churn_seconds, "churn: seconds per round")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--churn-rounds", options.churn_rounds, "churn: rounds per endpoint, interleaved")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--density-pods", options.density_pods,
+                 "density: pods (one sleeping container each) up at once")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--skip-unimplemented", options.skip_unimplemented,
                "drop a scenario that an endpoint answers with UNIMPLEMENTED instead of failing");
   app.add_option("--timeout", flags.timeout_s, "per-call timeout in seconds");

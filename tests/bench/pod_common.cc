@@ -51,6 +51,68 @@ absl::Status StopAndRemovePod(Target& target, const std::string& pod_id) {
   return absl::OkStatus();
 }
 
+runtime::v1::CreateContainerRequest SleepContainerRequest(const std::string& pod_id,
+                                                          const runtime::v1::PodSandboxConfig& pod,
+                                                          const std::string& image,
+                                                          const std::string& name) {
+  runtime::v1::CreateContainerRequest request;
+  request.set_pod_sandbox_id(pod_id);
+  *request.mutable_sandbox_config() = pod;
+  runtime::v1::ContainerConfig& config = *request.mutable_config();
+  config.mutable_metadata()->set_name(name);
+  config.mutable_image()->set_image(image);
+  config.add_command("sleep");
+  config.add_args("3600");
+  if (!pod.log_directory().empty()) config.set_log_path(name + ".log");
+  (*config.mutable_labels())["berth-bench"] = "1";
+  return request;
+}
+
+absl::StatusOr<std::string> CreateContainer(Target& target,
+                                            const runtime::v1::CreateContainerRequest& request) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::CreateContainerResponse response;
+  grpc::Status status =
+      client.runtime().CreateContainer(client.Context().get(), request, &response);
+  if (!status.ok()) return ctl::CallError("CreateContainer", status);
+  return response.container_id();
+}
+
+absl::Status StartContainer(Target& target, const std::string& container_id) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::StartContainerRequest request;
+  request.set_container_id(container_id);
+  runtime::v1::StartContainerResponse response;
+  grpc::Status status = client.runtime().StartContainer(client.Context().get(), request, &response);
+  if (!status.ok()) return ctl::CallError("StartContainer", status);
+  return absl::OkStatus();
+}
+
+absl::Status PodWithContainers(Target& target, const runtime::v1::PodSandboxConfig& config,
+                               const std::string& image, int containers, bool start,
+                               std::vector<std::string>& pods,
+                               std::vector<std::string>* container_ids) {
+  ASSIGN_OR_RETURN(std::string pod_id, RunPod(target, config));
+  pods.push_back(pod_id);
+  for (int i = 0; i < containers; ++i) {
+    ASSIGN_OR_RETURN(std::string id,
+                     CreateContainer(target, SleepContainerRequest(pod_id, config, image,
+                                                                   absl::StrCat("c", i))));
+    if (container_ids != nullptr) container_ids->push_back(id);
+    if (start) RETURN_IF_ERROR(StartContainer(target, id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemovePods(Target& target, const std::vector<std::string>& pods) {
+  absl::Status status;
+  for (const std::string& id : pods) {
+    absl::Status removed = StopAndRemovePod(target, id);
+    if (status.ok()) status = removed;
+  }
+  return status;
+}
+
 absl::Status StopAndRemoveContainer(Target& target, const std::string& container_id) {
   ctl::CriClient& client = *target.client;
   runtime::v1::StopContainerRequest stop;
@@ -71,7 +133,11 @@ absl::Status StopAndRemoveContainer(Target& target, const std::string& container
 std::set<pid_t> PodProcessPids(const Target& target) {
   std::set<pid_t> pids;
   for (const std::string& name : target.pod_process_names) {
-    for (pid_t pid : FindProcesses(name)) pids.insert(pid);
+    for (pid_t pid : FindProcesses(name)) {
+      if (target.pod_process_dir.empty() || ProcessUsesDir(pid, target.pod_process_dir)) {
+        pids.insert(pid);
+      }
+    }
   }
   return pids;
 }
@@ -134,6 +200,34 @@ absl::Status RemoveContainersAndPod(Target& target, const std::vector<std::strin
   }
   if (!pod_id.empty()) {
     absl::Status removed = StopAndRemovePod(target, pod_id);
+    if (status.ok()) status = removed;
+  }
+  return status;
+}
+
+absl::Status RemoveBenchPods(Target& target, const std::string& only_value) {
+  ctl::CriClient& client = *target.client;
+  runtime::v1::ListPodSandboxRequest list;
+  runtime::v1::ListPodSandboxResponse pods;
+  grpc::Status listed = client.runtime().ListPodSandbox(client.Context().get(), list, &pods);
+  if (!listed.ok()) return ctl::CallError("ListPodSandbox", listed);
+  absl::Status status;
+  for (const runtime::v1::PodSandbox& pod : pods.items()) {
+    auto label = pod.labels().find("berth-bench");
+    if (label == pod.labels().end()) continue;
+    if (!only_value.empty() && label->second != only_value) continue;
+    runtime::v1::ListContainersRequest request;
+    request.mutable_filter()->set_pod_sandbox_id(pod.id());
+    runtime::v1::ListContainersResponse containers;
+    grpc::Status got =
+        client.runtime().ListContainers(client.Context().get(), request, &containers);
+    std::vector<std::string> ids;
+    if (got.ok()) {
+      for (const runtime::v1::Container& container : containers.containers()) {
+        ids.push_back(container.id());
+      }
+    }
+    absl::Status removed = RemoveContainersAndPod(target, ids, pod.id());
     if (status.ok()) status = removed;
   }
   return status;

@@ -26,6 +26,33 @@ absl::StatusOr<std::string> RunPod(Target& target, const runtime::v1::PodSandbox
 // StopPodSandbox then RemovePodSandbox, untimed; both are tried.
 absl::Status StopAndRemovePod(Target& target, const std::string& pod_id);
 
+// A CreateContainerRequest for `name` in pod `pod_id` (made from `pod`) running `image` with
+// `sleep 3600`, logging to <name>.log in the pod's log directory.
+runtime::v1::CreateContainerRequest SleepContainerRequest(const std::string& pod_id,
+                                                          const runtime::v1::PodSandboxConfig& pod,
+                                                          const std::string& image,
+                                                          const std::string& name);
+
+// CreateContainer, untimed; the container's id.
+absl::StatusOr<std::string> CreateContainer(Target& target,
+                                            const runtime::v1::CreateContainerRequest& request);
+
+// StartContainer, untimed.
+absl::Status StartContainer(Target& target, const std::string& container_id);
+
+// Brings up a pod from `config` with `containers` sleeping containers of `image` (started
+// when `start`), untimed. The pod's id is appended to `pods` as soon as it exists (so the
+// caller can remove it whatever happens next); the containers' ids to `container_ids` when
+// that is not null.
+absl::Status PodWithContainers(Target& target, const runtime::v1::PodSandboxConfig& config,
+                               const std::string& image, int containers, bool start,
+                               std::vector<std::string>& pods,
+                               std::vector<std::string>* container_ids);
+
+// Stops and removes every pod of `pods` (their containers go with them), untimed; every pod
+// is tried and the first error wins.
+absl::Status RemovePods(Target& target, const std::vector<std::string>& pods);
+
 // StopContainer (timeout 0) then RemoveContainer, untimed; both are tried.
 absl::Status StopAndRemoveContainer(Target& target, const std::string& container_id);
 

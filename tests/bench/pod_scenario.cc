@@ -1,5 +1,6 @@
-// The pod scenario: RunPodSandbox, StopPodSandbox and RemovePodSandbox of a pod-network pod
-// with fresh metadata each iteration; then the per-pod memory of the pod processes with
+// The pod scenario: RunPodSandbox, PodSandboxStatus, StopPodSandbox and RemovePodSandbox of a
+// pod-network pod with fresh metadata each iteration; then the per-pod memory of the pod processes
+// with
 // --memory-pods pods up.
 #include <string>
 #include <vector>
@@ -24,6 +25,20 @@ absl::Status RunOnce(Target& target) {
     return client.runtime().RunPodSandbox(client.Context().get(), run_request, &run);
   }));
   const std::string& id = run.pod_sandbox_id();
+  runtime::v1::PodSandboxStatusRequest status_request;
+  status_request.set_pod_sandbox_id(id);
+  runtime::v1::PodSandboxStatusResponse status;
+  absl::Status got = Timed(target, kName, "PodSandboxStatus", [&] {
+    return client.runtime().PodSandboxStatus(client.Context().get(), status_request, &status);
+  });
+  if (got.ok() && status.status().state() != runtime::v1::SANDBOX_READY) {
+    got = absl::InternalError(absl::StrCat("PodSandboxStatus on ", target.label, ": pod ", id,
+                                           " is not ready after RunPodSandbox"));
+  }
+  if (!got.ok()) {
+    StopAndRemovePod(target, id).IgnoreError();
+    return got;
+  }
   absl::Time start = absl::Now();
   runtime::v1::StopPodSandboxRequest stop_request;
   stop_request.set_pod_sandbox_id(id);

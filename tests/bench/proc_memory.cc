@@ -104,6 +104,33 @@ std::vector<pid_t> FindProcesses(const std::string& name) {
   return pids;
 }
 
+bool ProcessUsesDir(pid_t pid, const std::string& dir) {
+  std::string prefix = dir;
+  if (prefix.empty() || prefix.back() != '/') prefix += '/';
+  auto under = [&](const std::string& link) {
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+    if (n <= 0) return false;
+    absl::string_view path(target, static_cast<size_t>(n));
+    return path == dir || absl::StartsWith(path, prefix);
+  };
+  std::string proc = absl::StrCat("/proc/", pid);
+  if (under(proc + "/cwd")) return true;
+  std::string fd_dir = proc + "/fd";
+  DIR* fds = ::opendir(fd_dir.c_str());
+  if (fds == nullptr) return false;
+  bool found = false;
+  while (struct dirent* entry = ::readdir(fds)) {
+    if (entry->d_name[0] == '.') continue;
+    if (under(absl::StrCat(fd_dir, "/", entry->d_name))) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(fds);
+  return found;
+}
+
 Memory SumByName(const std::string& name) { return SumOf(FindProcesses(name)); }
 
 Memory SumOf(const std::vector<pid_t>& pids) {

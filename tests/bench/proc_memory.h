@@ -34,6 +34,11 @@ absl::StatusOr<int64_t> ReadVmRssKib(pid_t pid);
 // another's.
 std::vector<pid_t> FindProcesses(const std::string& name);
 
+// Whether the process's working directory or one of its open files lies under `dir`: how a
+// pod process (a monitor with its log open, a shim in its bundle) is told to belong to one
+// daemon's state directory when other daemons run the same binary.
+bool ProcessUsesDir(pid_t pid, const std::string& dir);
+
 // smaps_rollup summed over every process named `name` (processes that vanish are skipped).
 Memory SumByName(const std::string& name);
 

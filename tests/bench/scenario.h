@@ -36,6 +36,17 @@ struct BenchOptions {
   bool list_start = true;
   // stream: the size of the file downloaded through port forwarding.
   int64_t forward_bytes = int64_t{1} << 30;
+  // list: pods up, each with this many containers (started unless list_start is false);
+  // ListPodSandbox, ListContainers and ContainerStatus are each timed list_calls times.
+  int list_pods = 10;
+  int list_containers_per_pod = 10;
+  // churn: parallel workers, each creating and removing pods with one started container for
+  // churn_seconds; churn_rounds such phases per endpoint, interleaved.
+  int churn_workers = 2;
+  int churn_seconds = 20;
+  int churn_rounds = 1;
+  // density: pods up at once, each with one sleeping container.
+  int density_pods = 20;
   // A scenario that fails with UNIMPLEMENTED is dropped from the report instead of failing the
   // run.
   bool skip_unimplemented = false;
@@ -47,6 +58,10 @@ struct Target {
   std::string endpoint;
   pid_t daemon_pid = -1;  // -1: no daemon memory
   std::vector<std::string> pod_process_names;
+  // When set, a pod process counts only when it uses this directory (ProcessUsesDir): the
+  // daemon's runroot or state dir, so that pods of other daemons running the same binaries
+  // are not counted.
+  std::string pod_process_dir;
   std::unique_ptr<ctl::CriClient> client;
 
   // Per scenario: latency samples per operation, and named values (MB/s, KiB...), each
@@ -67,6 +82,8 @@ struct Scenario {
   absl::Status (*run_once)(const BenchOptions& options, Target& target);
   absl::Status (*cleanup)(const BenchOptions& options, Target& target);
   absl::Status (*abort)(const BenchOptions& options, Target& target) = nullptr;
+  // The number of iterations; null: options.count.
+  int (*iterations)(const BenchOptions& options) = nullptr;
 };
 
 // Every scenario, in the order they are listed by --help.
@@ -74,19 +91,34 @@ const std::vector<Scenario>& Scenarios();
 // The scenario named `name`, or nullptr.
 const Scenario* FindScenario(const std::string& name);
 
-// Runs `call` (a CRI unary call returning grpc::Status) and adds its duration to
-// target.ops[scenario][op]; a failed call is an error naming the op and the endpoint.
+// True once berth-bench got SIGINT or SIGTERM (see InstallInterruptHandler): scenarios stop
+// starting new work, and the run aborts, removing what it made.
+bool Interrupted();
+// The first SIGINT or SIGTERM sets Interrupted(); a second one ends the process.
+void InstallInterruptHandler();
+// CancelledError when Interrupted(), else OK.
+absl::Status CheckInterrupted();
+
+// Runs `call` (a CRI unary call returning grpc::Status) and adds its duration to `samples`; a
+// failed call is an error naming the op and the endpoint `label`.
 template <typename Call>
-absl::Status Timed(Target& target, const std::string& scenario, const std::string& op, Call call) {
+absl::Status TimedInto(OpSamples& samples, const std::string& label, const std::string& op,
+                       Call call) {
   absl::Time start = absl::Now();
   grpc::Status status = call();
   absl::Duration took = absl::Now() - start;
   if (!status.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        op + " on " + target.label + ": " + status.error_message());
+                        op + " on " + label + ": " + status.error_message());
   }
-  target.ops[scenario][op].Add(took);
+  samples.Add(took);
   return absl::OkStatus();
+}
+
+// TimedInto target.ops[scenario][op].
+template <typename Call>
+absl::Status Timed(Target& target, const std::string& scenario, const std::string& op, Call call) {
+  return TimedInto(target.ops[scenario][op], target.label, op, call);
 }
 
 // Scenario entry points, by file.
@@ -102,6 +134,27 @@ absl::Status ContainerAbort(const BenchOptions& options, Target& target);
 absl::Status StreamPrepare(const BenchOptions& options, Target& target);
 absl::Status StreamRunOnce(const BenchOptions& options, Target& target);
 absl::Status StreamCleanup(const BenchOptions& options, Target& target);
+absl::Status ScratchPrepare(const BenchOptions& options, Target& target);
+absl::Status ScratchRunOnce(const BenchOptions& options, Target& target);
+absl::Status ScratchCleanup(const BenchOptions& options, Target& target);
+absl::Status ListPrepare(const BenchOptions& options, Target& target);
+absl::Status ListRunOnce(const BenchOptions& options, Target& target);
+absl::Status ListCleanup(const BenchOptions& options, Target& target);
+int ListIterations(const BenchOptions& options);
+absl::Status ChurnPrepare(const BenchOptions& options, Target& target);
+absl::Status ChurnRunOnce(const BenchOptions& options, Target& target);
+absl::Status ChurnCleanup(const BenchOptions& options, Target& target);
+absl::Status ChurnAbort(const BenchOptions& options, Target& target);
+int ChurnIterations(const BenchOptions& options);
+absl::Status DensityPrepare(const BenchOptions& options, Target& target);
+absl::Status DensityRunOnce(const BenchOptions& options, Target& target);
+absl::Status DensityCleanup(const BenchOptions& options, Target& target);
+int DensityIterations(const BenchOptions& options);
+
+// Removes every pod labelled berth-bench (with the value `only_value` when that is set: one
+// berth-bench process's pid) and its containers from the target: what an interrupted or
+// failed run may have left.
+absl::Status RemoveBenchPods(Target& target, const std::string& only_value = "");
 
 }  // namespace berth::bench
 

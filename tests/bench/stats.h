@@ -25,6 +25,8 @@ struct Summary {
 class OpSamples {
  public:
   void Add(absl::Duration duration) { ms_.push_back(absl::ToDoubleMilliseconds(duration)); }
+  // Adds every sample of `other` (a worker thread's samples, merged after it finished).
+  void Merge(const OpSamples& other) { ms_.insert(ms_.end(), other.ms_.begin(), other.ms_.end()); }
   bool empty() const { return ms_.empty(); }
   // Nearest-rank percentiles over the samples so far.
   Summary Summarize() const;

@@ -90,8 +90,8 @@ absl::StatusOr<int64_t> ForwardedDownload(ctl::CriClient& client, const std::str
   runtime::v1::PortForwardResponse response;
   grpc::Status status = client.runtime().PortForward(client.Context().get(), request, &response);
   if (!status.ok()) return ctl::CallError("PortForward", status);
-  ASSIGN_OR_RETURN(auto session, ctl::DialPortForward(response.url(), {kPort},
-                                                      ctl::Transport::kSpdy));
+  ASSIGN_OR_RETURN(auto session,
+                   ctl::DialPortForward(response.url(), {kPort}, ctl::Transport::kSpdy));
   ASSIGN_OR_RETURN(auto stream, session->Open(kPort));
   RETURN_IF_ERROR(stream->Write(kRequest));
   int64_t total = 0;
@@ -193,8 +193,8 @@ absl::Status RunOnce(const BenchOptions& options, Target& target, StreamState& s
   ASSIGN_OR_RETURN(int64_t forwarded, ForwardedDownload(client, state.pod_id));
   absl::Duration took = absl::Now() - begin;
   if (forwarded < options.forward_bytes) {
-    return absl::InternalError(absl::StrCat("port-forward download: ", forwarded, " bytes of ",
-                                            options.forward_bytes));
+    return absl::InternalError(
+        absl::StrCat("port-forward download: ", forwarded, " bytes of ", options.forward_bytes));
   }
   target.metrics[kName]["portforward_mb_s"].push_back(MegabytesPerSecond(forwarded, took));
   if (!state.pod_ip.empty()) {
