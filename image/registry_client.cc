@@ -340,6 +340,22 @@ void SetTransferOptions(CURL* h, const RegistryClient::Options& options, const s
   curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer);
 }
 
+// A certificate problem, saying what berthd trusts for `authority` so the fix is evident.
+absl::Status TlsTrustError(const std::string& target, CURLcode code, const char* error_buffer,
+                           const std::string& certs_dir, const std::string& authority) {
+  std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  std::string dir = absl::StrCat(certs_dir, "/", authority);
+  if (code == CURLE_SSL_CERTPROBLEM) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(target, ": the client certificate in ", dir, " is unusable (", detail, ")"));
+  }
+  std::string trusted = certs_dir.empty() ? "only the system CAs (registry_certs_dir is empty)"
+                                          : absl::StrCat("the system CAs and ", dir,
+                                                         "/*.crt, where the registry's CA belongs");
+  return absl::FailedPreconditionError(absl::StrCat(
+      target, ": TLS certificate verification failed (", detail, "); trusted are ", trusted));
+}
+
 bool IsRedirect(long status) {  // NOLINT(google-runtime-int)
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -391,6 +407,11 @@ absl::StatusOr<RegistryClient::Response> RegistryClient::Exchange(const Request&
   if (!transfer.error.ok()) return transfer.error;
   if (code == CURLE_PARTIAL_FILE) {
     return absl::DataLossError(absl::StrCat(target, ": the body is truncated: ", error_buffer));
+  }
+  if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+      code == CURLE_SSL_CERTPROBLEM) {
+    // Not transient: no retry helps until someone installs the right certificate.
+    return TlsTrustError(target, code, error_buffer, options_.certs_dir, parts.authority);
   }
   if (code == CURLE_OPERATION_TIMEDOUT) {
     return absl::UnavailableError(absl::StrCat(target, ": timed out or stalled: ", error_buffer));

@@ -45,7 +45,9 @@ using BlobSink = std::function<absl::Status(absl::string_view chunk)>;
 //
 // Errors: 401 Unauthenticated and 403 PermissionDenied naming the registry, 404 NotFound naming
 // the image or blob, network failures, 429 and 5xx (after retries) Unavailable, a digest
-// mismatch or a truncated body DataLoss. Messages never hold credentials or tokens.
+// mismatch or a truncated body DataLoss, a server certificate that does not verify (or an
+// unusable client certificate) FailedPrecondition naming the certs.d directory consulted, never
+// retried. Messages never hold credentials or tokens.
 class RegistryClient {
  public:
   struct Options {

@@ -283,7 +283,8 @@ TEST(TlsRegistryTest, VerifiesWithCertsDir) {
 
   RegistryClient untrusted(FastOptions());
   absl::Status status = untrusted.GetManifest(endpoint, {}).status();
-  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("certificate"));
 
   // insecure: https without verification.
   ExpectPullMatches(untrusted, Endpoint((*registry)->host() + "/tls/app:v1", true), {}, *image);
