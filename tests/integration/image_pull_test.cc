@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -198,7 +199,7 @@ BuiltImage* RegistryTlsAuthTest::image_ = nullptr;
 TEST_F(RegistryTlsAuthTest, TlsPullTrustsTheCaInRegistryCertsDir) {
   std::string certs = CertsDirTrusting(*tls_);
   // The registry is not insecure: its certificate must verify.
-  StartDaemon("", absl::StrCat("registry_certs_dir = \"", certs, "\"\n"));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon("", absl::StrCat("registry_certs_dir = \"", certs, "\"\n")));
   std::string ref;
   grpc::Status status = Pull(TlsName(), nullptr, &ref);
   ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << daemon_->Log();
@@ -212,7 +213,8 @@ TEST_F(RegistryTlsAuthTest, TlsPullTrustsTheCaInRegistryCertsDir) {
 TEST_F(RegistryTlsAuthTest, TlsPullWithoutTheCaFailsNamingRegistryAndCertificate) {
   auto empty = TempDir::Make("berth-certs-d-empty-");
   ASSERT_TRUE(empty.ok());
-  StartDaemon("", absl::StrCat("registry_certs_dir = \"", empty->path(), "\"\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon("", absl::StrCat("registry_certs_dir = \"", empty->path(), "\"\n")));
   grpc::Status status = Pull(TlsName());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
@@ -224,7 +226,8 @@ TEST_F(RegistryTlsAuthTest, TlsPullWithoutTheCaFailsNamingRegistryAndCertificate
 }
 
 TEST_F(RegistryTlsAuthTest, BasicAuthWithTheRightPassword) {
-  StartDaemon("", absl::StrCat("registry_certs_dir = \"", CertsDirTrusting(*auth_), "\"\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon("", absl::StrCat("registry_certs_dir = \"", CertsDirTrusting(*auth_), "\"\n")));
   cri::AuthConfig auth;
   auth.set_username(kUser);
   auth.set_password(kPassword);
@@ -251,7 +254,8 @@ TEST_F(RegistryTlsAuthTest, BasicAuthWithTheRightPassword) {
 }
 
 TEST_F(RegistryTlsAuthTest, BasicAuthWithAWrongPasswordStoresNothing) {
-  StartDaemon("", absl::StrCat("registry_certs_dir = \"", CertsDirTrusting(*auth_), "\"\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon("", absl::StrCat("registry_certs_dir = \"", CertsDirTrusting(*auth_), "\"\n")));
   cri::AuthConfig auth;
   auth.set_username(kUser);
   auth.set_password(kWrongPassword);
@@ -353,7 +357,7 @@ class BearerRegistryTest : public PullThroughBerthdTest {
 };
 
 TEST_F(BearerRegistryTest, TokenFlowWithBasicCredentials) {
-  StartInsecureDaemon();
+  ASSERT_NO_FATAL_FAILURE(StartInsecureDaemon());
   cri::AuthConfig auth;
   auth.set_username(kTokenUser);
   auth.set_password(kTokenPassword);
@@ -381,7 +385,7 @@ TEST_F(BearerRegistryTest, TokenFlowWithBasicCredentials) {
 }
 
 TEST_F(BearerRegistryTest, RefusedTokenIsUnauthenticatedAndStoresNothing) {
-  StartInsecureDaemon();
+  ASSERT_NO_FATAL_FAILURE(StartInsecureDaemon());
   cri::AuthConfig auth;
   auth.set_username(kTokenUser);
   auth.set_password(kWrongPassword);
@@ -430,8 +434,8 @@ TEST_F(PullCrashTest, KillMidPullLeavesNothingAndTheNextPullWorks) {
   auto proxy = PausingProxy::Start((*registry)->port());
   ASSERT_TRUE(proxy.ok()) << proxy.status();
   std::string name = (*proxy)->host() + "/test/big:1";
-  StartDaemon(
-      absl::StrCat("[[registry]]\nlocation = \"", (*proxy)->host(), "\"\ninsecure = true\n"), "");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(
+      absl::StrCat("[[registry]]\nlocation = \"", (*proxy)->host(), "\"\ninsecure = true\n"), ""));
 
   (*proxy)->PauseAfter(kPauseAfterBytes);
   grpc::Status interrupted;
@@ -442,6 +446,11 @@ TEST_F(PullCrashTest, KillMidPullLeavesNothingAndTheNextPullWorks) {
     cri::PullImageResponse response;
     interrupted = client.image().PullImage(client.Context().get(), request, &response);
   });
+  // Should an assertion end the test early, the pull must not hang on the held transfer.
+  absl::Cleanup finish_pull = [&] {
+    (*proxy)->Resume();
+    if (pull.joinable()) pull.join();
+  };
   // Mid-pull: the proxy holds the rest of the big layer, part of which is unpacked in staging.
   ASSERT_TRUE((*proxy)->WaitUntilHolding(absl::Seconds(60))) << (*proxy)->forwarded();
   std::string tmp = daemon_->root() + "/tmp";
