@@ -7,8 +7,8 @@ BUILD_PACKAGES=(
   cmake g++ make pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev libarchive-dev libseccomp-dev libselinux1-dev libssl-dev zlib1g-dev
-  libzstd-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
-  libboost-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libzstd-dev libisal-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libcli11-dev libboost-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
 RUNTIME_PACKAGES=(runc containernetworking-plugins iproute2 iptables util-linux)
 TEST_PACKAGES=(docker-registry skopeo busybox-static apache2-utils openssl curl jq)

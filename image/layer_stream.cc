@@ -2,8 +2,6 @@
 
 #include <openssl/evp.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,15 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "image/layer_decoder.h"
 
 namespace berth::image {
 namespace {
 
 constexpr size_t kRawBufferSize = 128 * 1024;
 constexpr size_t kDrainBufferSize = 64 * 1024;
-// The largest zstd window a layer may ask for (128 MiB, zstd's own default limit); bounds
-// the decoder's memory.
-constexpr int kZstdMaxWindowLog = 27;
 
 constexpr unsigned char kGzipMagic[] = {0x1f, 0x8b};
 constexpr unsigned char kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
@@ -66,129 +62,12 @@ class Hasher {
   bool ok_ = false;
 };
 
-// Turns compressed input into decompressed output, one call at a time.
-class Decoder {
- public:
-  virtual ~Decoder() = default;
-  // Decodes from `in` (`eof`: no input follows it) into `out`; sets `consumed` and returns the
-  // bytes produced. Returning 0 with nothing consumed means "give me more input".
-  virtual absl::StatusOr<size_t> Decode(const char* in, size_t in_size, bool eof, size_t* consumed,
-                                        char* out, size_t out_capacity) = 0;
-  // Called once all input was consumed: is the compressed stream complete?
-  virtual absl::Status Finish() = 0;
-};
-
 }  // namespace layer_stream_internal
 
-namespace {
-
-using layer_stream_internal::Decoder;
-
-class PassthroughDecoder : public Decoder {
- public:
-  absl::StatusOr<size_t> Decode(const char* in, size_t in_size, bool /*eof*/, size_t* consumed,
-                                char* out, size_t out_capacity) override {
-    size_t n = std::min(in_size, out_capacity);
-    if (n > 0) std::memcpy(out, in, n);
-    *consumed = n;
-    return n;
-  }
-  absl::Status Finish() override { return absl::OkStatus(); }
-};
-
-// gzip (RFC 1952) with zlib, member after member: a blob may be several gzip members end to
-// end (pigz, appended layers), which together decompress to one tar stream.
-class GzipDecoder : public Decoder {
- public:
-  GzipDecoder() {
-    std::memset(&z_, 0, sizeof(z_));
-    init_ok_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;
-  }
-  ~GzipDecoder() override {
-    if (init_ok_) inflateEnd(&z_);
-  }
-
-  absl::StatusOr<size_t> Decode(const char* in, size_t in_size, bool eof, size_t* consumed,
-                                char* out, size_t out_capacity) override {
-    *consumed = 0;
-    if (!init_ok_) return absl::InternalError("initializing zlib failed");
-    if (member_done_) {
-      if (in_size == 0) return 0;
-      if (in_size < sizeof(kGzipMagic) && !eof) return 0;
-      if (!HasPrefix(in, in_size, kGzipMagic, sizeof(kGzipMagic))) {
-        return absl::InvalidArgumentError("data after the end of the gzip stream");
-      }
-      if (inflateReset(&z_) != Z_OK) return absl::InternalError("resetting zlib failed");
-      member_done_ = false;
-    }
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in));
-    z_.avail_in = static_cast<uInt>(in_size);
-    z_.next_out = reinterpret_cast<Bytef*>(out);
-    z_.avail_out = static_cast<uInt>(out_capacity);
-    int rc = inflate(&z_, Z_NO_FLUSH);
-    *consumed = in_size - z_.avail_in;
-    size_t produced = out_capacity - z_.avail_out;
-    if (rc == Z_STREAM_END) {
-      member_done_ = true;
-    } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      return absl::DataLossError(
-          absl::StrCat("corrupt gzip stream: ", z_.msg != nullptr ? z_.msg : "inflate failed"));
-    }
-    return produced;
-  }
-
-  absl::Status Finish() override {
-    if (!member_done_) return absl::DataLossError("truncated gzip stream");
-    return absl::OkStatus();
-  }
-
- private:
-  z_stream z_;
-  bool init_ok_ = false;
-  bool member_done_ = false;
-};
-
-// zstd streaming; several frames (and skippable frames) in a row are one stream.
-class ZstdDecoder : public Decoder {
- public:
-  ZstdDecoder() : ds_(ZSTD_createDStream()) {
-    init_ok_ = ds_ != nullptr &&
-               !ZSTD_isError(ZSTD_DCtx_setParameter(ds_, ZSTD_d_windowLogMax, kZstdMaxWindowLog));
-  }
-  ~ZstdDecoder() override { ZSTD_freeDStream(ds_); }
-
-  absl::StatusOr<size_t> Decode(const char* in, size_t in_size, bool /*eof*/, size_t* consumed,
-                                char* out, size_t out_capacity) override {
-    *consumed = 0;
-    if (!init_ok_) return absl::InternalError("initializing zstd failed");
-    ZSTD_inBuffer input{in, in_size, 0};
-    ZSTD_outBuffer output{out, out_capacity, 0};
-    size_t rc = ZSTD_decompressStream(ds_, &output, &input);
-    if (ZSTD_isError(rc)) {
-      return absl::DataLossError(absl::StrCat("corrupt zstd stream: ", ZSTD_getErrorName(rc)));
-    }
-    *consumed = input.pos;
-    if (input.pos > 0 || output.pos > 0) frame_complete_ = rc == 0;
-    return output.pos;
-  }
-
-  absl::Status Finish() override {
-    if (!frame_complete_) return absl::DataLossError("truncated zstd stream");
-    return absl::OkStatus();
-  }
-
- private:
-  ZSTD_DStream* ds_;
-  bool init_ok_ = false;
-  bool frame_complete_ = false;
-};
-
-}  // namespace
-
-LayerStream::LayerStream(int source_fd, int64_t max_uncompressed_bytes)
+LayerStream::LayerStream(int source_fd, int64_t max_uncompressed_bytes, bool hash_source)
     : source_fd_(source_fd),
       max_uncompressed_bytes_(max_uncompressed_bytes),
-      raw_hash_(std::make_unique<Hasher>()),
+      raw_hash_(hash_source ? std::make_unique<Hasher>() : nullptr),
       tar_hash_(std::make_unique<Hasher>()),
       raw_(kRawBufferSize) {}
 
@@ -208,7 +87,7 @@ absl::Status LayerStream::FillRaw() {
     if (n == 0) {
       raw_eof_ = true;
     } else {
-      raw_hash_->Update(raw_.data() + raw_end_, static_cast<size_t>(n));
+      if (raw_hash_ != nullptr) raw_hash_->Update(raw_.data() + raw_end_, static_cast<size_t>(n));
       raw_end_ += static_cast<size_t>(n);
       compressed_size_ += n;
     }
@@ -221,13 +100,13 @@ absl::Status LayerStream::DetectCompression() {
   const char* head = raw_.data();
   if (HasPrefix(head, raw_end_, kGzipMagic, sizeof(kGzipMagic))) {
     compression_ = LayerCompression::kGzip;
-    decoder_ = std::make_unique<GzipDecoder>();
+    decoder_ = layer_stream_internal::MakeGzipDecoder();
   } else if (HasPrefix(head, raw_end_, kZstdMagic, sizeof(kZstdMagic))) {
     compression_ = LayerCompression::kZstd;
-    decoder_ = std::make_unique<ZstdDecoder>();
+    decoder_ = layer_stream_internal::MakeZstdDecoder();
   } else {
     compression_ = LayerCompression::kNone;
-    decoder_ = std::make_unique<PassthroughDecoder>();
+    decoder_ = layer_stream_internal::MakePassthroughDecoder();
   }
   started_ = true;
   return absl::OkStatus();
@@ -278,7 +157,7 @@ absl::Status LayerStream::DrainToEnd() {
 
 LayerDigests LayerStream::Finish() {
   LayerDigests digests;
-  digests.digest = raw_hash_->Finish();
+  if (raw_hash_ != nullptr) digests.digest = raw_hash_->Finish();
   digests.diff_id = tar_hash_->Finish();
   digests.compressed_size = compressed_size_;
   digests.uncompressed_size = uncompressed_size_;

@@ -32,8 +32,9 @@ struct LayerDigests {
 inline constexpr int64_t kDefaultMaxUncompressedBytes = int64_t{64} << 30;
 
 // Reads a layer blob from a file descriptor (a file or a pipe fed by a download), hashes the
-// raw bytes, detects and undoes gzip (concatenated members included) or zstd compression
-// itself, and hashes the decompressed bytes it hands out. Memory use is a few fixed buffers
+// raw bytes (unless `hash_source` is false: the caller verifies them itself), detects and
+// undoes gzip (concatenated members included) or zstd compression itself, and hashes the
+// decompressed bytes it hands out. Memory use is a few fixed buffers
 // whatever the layer's size. The source descriptor is borrowed, not closed.
 //
 // Errors: DataLoss for a truncated or corrupt compressed stream, InvalidArgument for data
@@ -41,7 +42,7 @@ inline constexpr int64_t kDefaultMaxUncompressedBytes = int64_t{64} << 30;
 // decompressed stream exceeds `max_uncompressed_bytes`, an errno status when reading fails.
 class LayerStream {
  public:
-  LayerStream(int source_fd, int64_t max_uncompressed_bytes);
+  LayerStream(int source_fd, int64_t max_uncompressed_bytes, bool hash_source = true);
   ~LayerStream();
   LayerStream(const LayerStream&) = delete;
   LayerStream& operator=(const LayerStream&) = delete;
@@ -55,7 +56,8 @@ class LayerStream {
   absl::Status DrainToEnd();
 
   // The digests of everything read so far; complete once Read returned 0 or DrainToEnd
-  // succeeded. Calling it finishes the hashes: read nothing afterwards.
+  // succeeded (`digest` is empty when the source is not hashed). Calling it finishes the
+  // hashes: read nothing afterwards.
   LayerDigests Finish();
 
   // Detected from the first bytes (not the media type); known once the first Read returned.
@@ -75,7 +77,7 @@ class LayerStream {
   bool started_ = false;
   bool done_ = false;
   LayerCompression compression_ = LayerCompression::kNone;
-  std::unique_ptr<Hasher> raw_hash_;
+  std::unique_ptr<Hasher> raw_hash_;  // null when the source is not hashed
   std::unique_ptr<Hasher> tar_hash_;
   std::unique_ptr<Decoder> decoder_;
   std::vector<char> raw_;  // compressed bytes read but not yet decoded: [raw_pos_, raw_end_)
