@@ -13,6 +13,11 @@
 #include "image/layer_unpack.h"
 
 namespace berth::image {
+namespace {
+
+constexpr int kPipeBytes = 1 << 20;
+
+}  // namespace
 
 absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
                                   const BlobSource& source, std::string* digest) {
@@ -24,6 +29,9 @@ absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
+  // A larger pipe than the default 64 KiB lets the download run ahead of the unpacker (and the
+  // other way round) with fewer wake-ups; best effort, as the host may cap pipe sizes lower.
+  (void)::fcntl(write_end.get(), F_SETPIPE_SZ, kPipeBytes);
   // The source runs on its own thread and feeds the pipe; the unpacker reads it here. When the
   // unpacker stops early (a hostile entry), closing the read end fails the source.
   absl::Status fed;
@@ -39,6 +47,7 @@ absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
   UnpackOptions options;
   options.expected_digest = layer.digest;
   options.expected_diff_id = layer.diff_id;
+  options.source_verifies_digest = layer.source_verifies_digest;
   absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), staged.path(), options);
   read_end.Reset();
   feeder.join();

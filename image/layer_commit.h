@@ -17,6 +17,9 @@ struct LayerToCommit {
   std::string diff_id;     // from the image config; always checked
   std::string chain_id;
   std::string parent;  // the parent chain id; empty for a base layer
+  // The source checks the blob against `digest` as it streams it and fails when it does not
+  // match (RegistryClient::FetchBlob does): the unpacker then hashes only the tar stream.
+  bool source_verifies_digest = false;
 };
 
 // (The same type as RegistryClient's BlobSink.) Where the blob's bytes come from: calls `sink` with

@@ -539,17 +539,22 @@ absl::StatusOr<LayerDigests> UnpackLayer(int source_fd, const std::string& targe
                                          const UnpackOptions& options) {
   RETURN_IF_ERROR(CheckExpectedFormat("digest", options.expected_digest));
   RETURN_IF_ERROR(CheckExpectedFormat("diff id", options.expected_diff_id));
+  if (options.source_verifies_digest && options.expected_digest.empty()) {
+    return absl::InvalidArgumentError("a source that verifies the digest needs that digest");
+  }
   int fd = ::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, absl::StrCat("opening layer directory ", target_dir));
   UniqueFd root(fd);
 
-  LayerStream stream(source_fd, options.max_uncompressed_bytes);
+  LayerStream stream(source_fd, options.max_uncompressed_bytes,
+                     /*hash_source=*/!options.source_verifies_digest);
   Unpacker unpacker(root.get(), options);
   std::string context = absl::StrCat("unpacking layer into ", target_dir);
   RETURN_IF_ERROR(Annotate(ReadAndApply(stream, unpacker), context));
   RETURN_IF_ERROR(Annotate(stream.DrainToEnd(), context));
   RETURN_IF_ERROR(Annotate(unpacker.Finish(), context));
   LayerDigests digests = stream.Finish();
+  if (options.source_verifies_digest) digests.digest = options.expected_digest;
   if (digests.digest.empty() || digests.diff_id.empty()) {
     return absl::InternalError(absl::StrCat(context, ": sha256 failed"));
   }

@@ -14,6 +14,11 @@ struct UnpackOptions {
   // "sha256:<hex>" of the blob and of the decompressed tar; either may be empty (not checked).
   std::string expected_digest;
   std::string expected_diff_id;
+  // The source verifies `expected_digest` itself (the registry client hashes a blob as it
+  // streams it, and the caller commits nothing unless the source succeeded): the raw bytes are
+  // then not hashed a second time and the returned digest is `expected_digest`, which must be
+  // set. The diff id is always computed.
+  bool source_verifies_digest = false;
   // Limits against decompression bombs and hostile archives.
   int64_t max_uncompressed_bytes = kDefaultMaxUncompressedBytes;
   int64_t max_entries = 5'000'000;

@@ -240,7 +240,9 @@ absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials&
                        .media_type = layer.media_type,
                        .diff_id = diff_id,
                        .chain_id = chain_id,
-                       .parent = parent};
+                       .parent = parent,
+                       // FetchBlob hashes the blob as it streams and fails on a mismatch.
+                       .source_verifies_digest = true};
   return UnpackAndCommitLayer(store_, target, [&](const BlobSink& sink) {
     return client_->FetchBlob(endpoint, layer.digest, creds, sink, layer.size);
   });

@@ -400,6 +400,27 @@ TEST_F(LayerUnpackTest, DigestMismatchIsDataLoss) {
   EXPECT_EQ(Unpack(blob, diff_options).status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(LayerUnpackTest, SourceThatVerifiesTheDigestSkipsOnlyTheBlobHash) {
+  std::string tar = BuildTar({File("a", "x")});
+  std::string blob = Gzip(tar);
+  UnpackOptions options;
+  options.source_verifies_digest = true;
+  // Left to the source: the unpacker does not hash the blob again and reports the digest given.
+  options.expected_digest = "sha256:" + std::string(64, '2');
+  options.expected_diff_id = Sha256(tar);
+  absl::StatusOr<LayerDigests> digests = Unpack(blob, options);
+  ASSERT_TRUE(digests.ok()) << digests.status();
+  EXPECT_EQ(digests->digest, options.expected_digest);
+  EXPECT_EQ(digests->diff_id, Sha256(tar));
+  EXPECT_EQ(digests->compressed_size, static_cast<int64_t>(blob.size()));
+  // The diff id is still checked.
+  options.expected_diff_id = "sha256:" + std::string(64, '3');
+  EXPECT_EQ(Unpack(blob, options).status().code(), absl::StatusCode::kDataLoss);
+  // Without a digest to vouch for there is nothing to skip.
+  options.expected_digest.clear();
+  EXPECT_EQ(Unpack(blob, options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(LayerUnpackTest, TruncatedOrCorruptCompressionFails) {
   std::string tar = BuildTar({File("a", std::string(100000, 'q')), File("b", "x")});
   std::string gz = Gzip(tar);
