@@ -15,11 +15,15 @@
 namespace berth::mon {
 
 absl::Status Daemonize() {
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus(errno, "fork");
-  if (pid > 0) ::_exit(0);
+  // berthd's posix_spawn child is in berthd's process group, so one fork is enough (it is on
+  // RunPodSandbox's critical path).
+  if (::getpgrp() == ::getpid()) {
+    pid_t pid = ::fork();
+    if (pid < 0) return ErrnoStatus(errno, "fork");
+    if (pid > 0) ::_exit(0);
+  }
   if (::setsid() < 0) return ErrnoStatus(errno, "setsid");
-  pid = ::fork();
+  pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus(errno, "fork");
   if (pid > 0) ::_exit(0);
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {

@@ -5,9 +5,11 @@
 
 namespace berth::mon {
 
-// Detaches berth-mon from berthd: fork (the parent, berthd's child, exits at once), setsid,
-// fork again (the session leader exits), then become a child subreaper, chdir("/") and point
-// stdin/stdout/stderr at /dev/null. Returns in the grandchild only; other fds stay open.
+// Detaches berth-mon from berthd: setsid, then fork (the parent, berthd's child and the
+// session leader, exits at once), so the monitor is neither berthd's child nor able to get a
+// controlling terminal; then become a child subreaper, chdir("/") and point
+// stdin/stdout/stderr at /dev/null. A process group leader (started from a shell) cannot
+// setsid, so it forks once more first. Returns in the last child only; other fds stay open.
 absl::Status Daemonize();
 
 // Writes `adj` to /proc/self/oom_score_adj. PermissionDenied when the host refuses.

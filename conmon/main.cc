@@ -116,7 +116,9 @@ int Run(const Flags& flags) {
   Monitor monitor(loop->get(), *std::move(config), *std::move(namespaces));
   absl::Status ready = monitor.Listen();
   if (ready.ok()) {
-    ready = WriteFileAtomic(monitor.pid_path(), absl::StrCat(::getpid(), "\n"), 0644);
+    // Under the runroot, gone with a reboot: atomic, never worth an fsync.
+    ready = WriteFileAtomic(monitor.pid_path(), absl::StrCat(::getpid(), "\n"), 0644,
+                            Durability::kVolatile);
   }
   if (!ready.ok()) {
     monitor.Teardown();

@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -39,19 +38,30 @@ enum Stage : int32_t {
   kSysctlOpen,
   kSysctlWrite,
   kForkInit,
+  kPinCreate,
+  kPinMount,
 };
 
 struct Report {
   int32_t stage = kOk;
   int32_t error = 0;  // errno
-  int32_t index = 0;  // which sysctl
+  int32_t index = 0;  // which sysctl or pin
   int32_t init_pid = 0;
+  int32_t pinned = 0;  // pins in place (the first ones of the plan's list)
 };
 
 struct SysctlWrite {
   std::string name;
   std::string path;
   std::string value;
+};
+
+// One namespace to pin: the holder bind-mounts `source` (its own /proc/self/ns file) on a new
+// empty file at `target`.
+struct PinPlan {
+  std::string type;
+  std::string source;
+  std::string target;
 };
 
 // Everything the children need, prepared before fork: they only read it.
@@ -62,18 +72,14 @@ struct HolderPlan {
   std::string hostname;
   bool set_hostname = false;
   std::vector<SysctlWrite> sysctls;
-  int report_fd = -1;   // write end
-  int release_fd = -1;  // read end: EOF tells the holder to exit
+  std::vector<PinPlan> pins;
+  int report_fd = -1;  // write end
 };
 
-// Closes every fd from 3 up except `keep_a` < `keep_b` (async-signal-safe).
-void CloseAllExcept(int keep_a, int keep_b) {
-  if (keep_a > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep_a - 1), 0u);
-  if (keep_b > keep_a + 1) {
-    ::syscall(SYS_close_range, static_cast<unsigned>(keep_a + 1),
-              static_cast<unsigned>(keep_b - 1), 0u);
-  }
-  ::syscall(SYS_close_range, static_cast<unsigned>(keep_b + 1), ~0u, 0u);
+// Closes every fd from 3 up except `keep` (async-signal-safe).
+void CloseAllExcept(int keep) {
+  if (keep > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u);
+  ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
 }
 
 void WriteReport(int fd, const Report& report) {
@@ -83,8 +89,11 @@ void WriteReport(int fd, const Report& report) {
   } while (n < 0 && errno == EINTR);
 }
 
-[[noreturn]] void FailHolder(const HolderPlan& plan, Stage stage, int index = 0) {
-  Report report{.stage = stage, .error = errno, .index = index};
+[[noreturn]] void FailHolder(const HolderPlan& plan, Stage stage, int index = 0,
+                             Report report = {}) {
+  report.stage = stage;
+  report.error = errno;
+  report.index = index;
   WriteReport(plan.report_fd, report);
   ::_exit(1);
 }
@@ -139,10 +148,28 @@ void WriteSysctls(const HolderPlan& plan) {
   }
 }
 
-// The holder child: only async-signal-safe calls from here on.
+// Pins the plan's namespaces one by one, counting them in `report`; a pin whose mount fails
+// is removed again.
+void PinAll(const HolderPlan& plan, Report& report) {
+  for (const PinPlan& pin : plan.pins) {
+    int fd = ::open(pin.target.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (fd < 0) FailHolder(plan, kPinCreate, report.pinned, report);
+    ::close(fd);
+    if (::mount(pin.source.c_str(), pin.target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      int err = errno;
+      ::unlink(pin.target.c_str());
+      errno = err;
+      FailHolder(plan, kPinMount, report.pinned, report);
+    }
+    ++report.pinned;
+  }
+}
+
+// The holder child: only async-signal-safe calls from here on. It makes the namespaces, pins
+// them itself (the pins and the init keep them once it exits), reports and exits: the monitor
+// waits for one message, not a round trip.
 [[noreturn]] void RunHolder(const HolderPlan& plan) {
-  CloseAllExcept(std::min(plan.report_fd, plan.release_fd),
-                 std::max(plan.report_fd, plan.release_fd));
+  CloseAllExcept(plan.report_fd);
   if (::unshare(plan.flags) != 0) FailHolder(plan, kUnshare);
   if (plan.set_hostname && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
     FailHolder(plan, kHostname);
@@ -156,10 +183,8 @@ void WriteSysctls(const HolderPlan& plan) {
     if (init == 0) RunInit();
     report.init_pid = init;
   }
+  PinAll(plan, report);
   WriteReport(plan.report_fd, report);
-  char byte;
-  while (::read(plan.release_fd, &byte, 1) < 0 && errno == EINTR) {
-  }
   ::_exit(0);
 }
 
@@ -183,6 +208,14 @@ absl::Status DescribeFailure(const HolderPlan& plan, const Report& report) {
     }
     case kForkInit:
       return absl::InternalError(absl::StrCat("starting the pod's init: ", std::strerror(err)));
+    case kPinCreate:
+    case kPinMount: {
+      const PinPlan& pin = plan.pins[report.index];
+      return ErrnoStatus(err, report.stage == kPinCreate
+                                  ? absl::StrCat("creating namespace pin ", pin.target)
+                                  : absl::StrCat("bind-mounting the ", pin.type,
+                                                 " namespace on ", pin.target));
+    }
     default:
       return absl::InternalError("the namespace holder failed");
   }
@@ -205,6 +238,24 @@ absl::StatusOr<HolderPlan> MakePlan(const monitor::v1::LaunchConfig& config) {
     }
     plan.sysctls.push_back({.name = name, .path = SysctlPath(name), .value = value});
   }
+  // The PID namespace is the init's: the holder's pid_for_children once the init exists.
+  const std::pair<bool, const char*> types[] = {{config.new_net(), "net"},
+                                                {config.new_ipc(), "ipc"},
+                                                {config.new_uts(), "uts"},
+                                                {config.new_pid(), "pid"}};
+  for (const auto& [wanted, type] : types) {
+    if (!wanted) continue;
+    std::string dir = absl::StrCat(config.ns_dir(), "/", type);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      RETURN_IF_ERROR(
+          Annotate(MakeDirs(dir, 0755), absl::StrCat("pinning the ", type, " namespace")));
+    }
+    std::string name = type;
+    plan.pins.push_back({.type = type,
+                         .source = absl::StrCat("/proc/self/ns/",
+                                                name == "pid" ? "pid_for_children" : type),
+                         .target = absl::StrCat(dir, "/", config.pod_id())});
+  }
   return plan;
 }
 
@@ -217,38 +268,7 @@ void Unpin(const std::string& path) {
   }
 }
 
-absl::Status Pin(const std::string& ns_dir, const std::string& pod_id, const std::string& type,
-                 pid_t pid, PodNamespaces* out) {
-  std::string dir = absl::StrCat(ns_dir, "/", type);
-  RETURN_IF_ERROR(Annotate(MakeDirs(dir, 0755), absl::StrCat("pinning the ", type, " namespace")));
-  std::string target = absl::StrCat(dir, "/", pod_id);
-  UniqueFd file(::open(target.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-  if (!file) return ErrnoStatus(errno, absl::StrCat("creating namespace pin ", target));
-  file.Reset();
-  std::string source = absl::StrCat("/proc/", pid, "/ns/", type);
-  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-    absl::Status status = ErrnoStatus(errno, absl::StrCat("bind-mounting ", source, " on ", target));
-    ::unlink(target.c_str());
-    return status;
-  }
-  out->pins[type] = target;
-  return absl::OkStatus();
-}
-
-absl::Status PinAll(const monitor::v1::LaunchConfig& config, pid_t holder, PodNamespaces* out) {
-  const std::pair<bool, const char*> types[] = {
-      {config.new_net(), "net"}, {config.new_ipc(), "ipc"}, {config.new_uts(), "uts"}};
-  for (const auto& [wanted, type] : types) {
-    if (wanted) RETURN_IF_ERROR(Pin(config.ns_dir(), config.pod_id(), type, holder, out));
-  }
-  if (config.new_pid()) {
-    RETURN_IF_ERROR(Pin(config.ns_dir(), config.pod_id(), "pid", out->init_pid, out));
-  }
-  return absl::OkStatus();
-}
-
-void ReapHolder(pid_t holder, UniqueFd* release) {
-  release->Reset();  // EOF: the holder exits
+void ReapHolder(pid_t holder) {
   while (::waitpid(holder, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
@@ -270,38 +290,32 @@ absl::StatusOr<PodNamespaces> CreatePodNamespaces(const monitor::v1::LaunchConfi
     return absl::InvalidArgumentError("pinning namespaces needs ns_dir and a plain pod_id");
   }
   ASSIGN_OR_RETURN(HolderPlan plan, MakePlan(config));
-  int report_pipe[2], release_pipe[2];
+  int report_pipe[2];
   if (::pipe2(report_pipe, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   UniqueFd report_read(report_pipe[0]), report_write(report_pipe[1]);
-  if (::pipe2(release_pipe, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  UniqueFd release_read(release_pipe[0]), release_write(release_pipe[1]);
   plan.report_fd = report_write.get();
-  plan.release_fd = release_read.get();
   pid_t holder = ::fork();
   if (holder < 0) return ErrnoStatus(errno, "forking the namespace holder");
   if (holder == 0) RunHolder(plan);
   report_write.Reset();
-  release_read.Reset();
   Report report;
   ssize_t n;
   do {
     n = ::read(report_read.get(), &report, sizeof(report));
   } while (n < 0 && errno == EINTR);
+  // The holder exits right after reporting; its init (if any) is our child from then on, as
+  // we are a child subreaper.
+  ReapHolder(holder);
   if (n != static_cast<ssize_t>(sizeof(report))) {
-    ReapHolder(holder, &release_write);
     return absl::InternalError("the namespace holder died before reporting");
   }
-  if (report.stage != kOk) {
-    ReapHolder(holder, &release_write);
-    return DescribeFailure(plan, report);
-  }
   result.init_pid = report.init_pid;
-  absl::Status pinned = PinAll(config, holder, &result);
-  // The pins (and the init) keep the namespaces now; the init becomes our child.
-  ReapHolder(holder, &release_write);
-  if (!pinned.ok()) {
+  for (int i = 0; i < report.pinned && i < static_cast<int>(plan.pins.size()); ++i) {
+    result.pins[plan.pins[i].type] = plan.pins[i].target;
+  }
+  if (report.stage != kOk) {
     DestroyPodNamespaces(&result);
-    return Annotate(pinned, absl::StrCat("pinning namespaces of pod ", config.pod_id()));
+    return DescribeFailure(plan, report);
   }
   return result;
 }

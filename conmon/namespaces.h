@@ -18,7 +18,8 @@ struct PodNamespaces {
 };
 
 // Unshares the namespaces `config` asks for in a holder child (hostname, `lo` up and the
-// sysctls applied inside them), pins them, and starts the PID namespace's init. The caller
+// sysctls applied inside them), which starts the PID namespace's init, pins them all and
+// exits. The caller
 // must be a child subreaper, so that the init becomes its child. On failure nothing is left
 // (pins removed, children killed and reaped); the status carries a google.rpc code and names
 // what failed (InvalidArgument for a sysctl the kernel refuses).
