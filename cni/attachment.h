@@ -76,7 +76,7 @@ absl::Status Check(const Attachment& attachment, const ExecOptions& options);
 absl::Status Gc(const NetworkConfig& network, const std::vector<Attachment>& valid,
                 const ExecOptions& options);
 
-// The cache file: Attachment <-> JSON, written atomically (0600).
+// The cache file: Attachment <-> JSON, written atomically (0600) without fsync.
 absl::Status SaveAttachment(const std::string& path, const Attachment& attachment);
 absl::StatusOr<Attachment> LoadAttachment(const std::string& path);
 

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -153,20 +155,23 @@ absl::Status SandboxManager::SetUp(Sandbox& sandbox, UndoStack& undo) {
     record.set_cgroup_path(relative);
     for (const std::string& dir : created) record.add_created_cgroups(dir);
     undo.Push("pod cgroup", [created] { return sandbox::RemoveCgroups(created); });
-    RETURN_IF_ERROR(Persist(sandbox));
+    // Only what was created needs undoing after a crash (the kubelet makes pod cgroups itself).
+    if (!created.empty()) RETURN_IF_ERROR(Persist(sandbox));
   }
 
   RETURN_IF_ERROR(StartMonitor(sandbox, undo));
-
+  std::optional<cni::Attachment> pending;
   if (!ns.host_network) {
-    RETURN_IF_ERROR(AttachNetwork(sandbox, undo));
+    ASSIGN_OR_RETURN(pending, PrepareNetwork(sandbox, undo));
   }
-
+  // Mounted while CNI ADD runs: recorded first, so that a crash meanwhile still unmounts it.
   if (!ns.host_ipc) {
-    RETURN_IF_ERROR(sandbox::MountShm(paths.ShmDir()));
     record.set_shm_path(paths.ShmDir());
     undo.Push("pod /dev/shm", [paths] { return sandbox::UnmountShm(paths.ShmDir()); });
   }
+  // One record for the monitor (pid, pins), the attachment about to be made and the shm.
+  RETURN_IF_ERROR(Persist(sandbox));
+  RETURN_IF_ERROR(AttachNetwork(sandbox, pending, undo));
 
   sandbox::PodFilesOptions files;
   files.dir = paths.pod_dir;
@@ -216,16 +221,10 @@ absl::Status SandboxManager::StartMonitor(Sandbox& sandbox, UndoStack& undo) {
     sandbox.monitor.reset();
     return status;
   });
-  RETURN_IF_ERROR(Persist(sandbox));
-  ConnectMonitor(sandbox);
-  if (sandbox.monitor == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat("the pod monitor (pid ", result.pid(), ") is not answering"));
-  }
-  return absl::OkStatus();
+  return absl::OkStatus();  // connected while CNI ADD runs (AttachNetwork)
 }
 
-absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox, UndoStack& undo) {
+absl::StatusOr<cni::Attachment> SandboxManager::PrepareNetwork(Sandbox& sandbox, UndoStack& undo) {
   SandboxRecord& record = sandbox.record;
   SandboxPaths paths = Paths(record.id());
   std::shared_ptr<const cni::NetworkSet> networks = options_.network->Networks();
@@ -240,7 +239,6 @@ absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox, UndoStack& undo) {
   // Cached before ADD, so that a crash in the middle still gets its DEL on the next start.
   RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), pending));
   record.set_network_attached(true);
-  RETURN_IF_ERROR(Persist(sandbox));
   undo.Push("CNI attachment", [this, &sandbox, pending, paths] {
     const cni::Attachment& attachment =
         sandbox.attachment.has_value() ? *sandbox.attachment : pending;
@@ -250,10 +248,44 @@ absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox, UndoStack& undo) {
     ::unlink(paths.CniCache().c_str());
     return absl::OkStatus();
   });
-  ASSIGN_OR_RETURN(cni::Attachment attachment, cni::Add(*network, pending.request, CniOptions()));
-  RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), attachment));
-  for (const std::string& ip : attachment.result.PodIps()) record.add_ips(ip);
-  sandbox.attachment = std::move(attachment);
+  return pending;
+}
+
+// CNI ADD, the longest step, runs here while a helper thread connects to the monitor and
+// mounts the pod's /dev/shm: neither needs the pod's IPs. Without a network the helper's work
+// runs inline.
+absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox,
+                                           const std::optional<cni::Attachment>& pending,
+                                           UndoStack& undo) {
+  SandboxRecord& record = sandbox.record;
+  SandboxPaths paths = Paths(record.id());
+  bool shm = !record.shm_path().empty();
+  std::unique_ptr<mon::MonitorClient> client;
+  absl::Status shm_status;
+  auto side_work = [this, &client, &shm_status, shm, id = record.id(), paths,
+                    lost = sandbox.monitor_lost] {
+    client = DialMonitor(id, lost);
+    if (shm) shm_status = sandbox::MountShm(paths.ShmDir());
+  };
+  absl::StatusOr<cni::Attachment> attached;
+  if (pending.has_value()) {
+    std::thread helper(side_work);
+    attached = cni::Add(pending->network, pending->request, CniOptions());
+    helper.join();
+  } else {
+    side_work();
+  }
+  sandbox.monitor = std::move(client);
+  if (pending.has_value()) RETURN_IF_ERROR(attached.status());
+  RETURN_IF_ERROR(shm_status);
+  if (sandbox.monitor == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("the pod monitor (pid ", record.monitor_pid(), ") is not answering"));
+  }
+  if (!pending.has_value()) return absl::OkStatus();
+  RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), *attached));
+  for (const std::string& ip : attached->result.PodIps()) record.add_ips(ip);
+  sandbox.attachment = *std::move(attached);
   return absl::OkStatus();  // the READY record written next carries the IPs
 }
 
@@ -267,8 +299,11 @@ MonitorStopRequest SandboxManager::MonitorStopFor(Sandbox& sandbox) {
 }
 
 void SandboxManager::ConnectMonitor(Sandbox& sandbox) {
-  std::string id = sandbox.record.id();
-  std::shared_ptr<std::atomic<bool>> lost = sandbox.monitor_lost;
+  sandbox.monitor = DialMonitor(sandbox.record.id(), sandbox.monitor_lost);
+}
+
+std::unique_ptr<mon::MonitorClient> SandboxManager::DialMonitor(
+    const std::string& id, std::shared_ptr<std::atomic<bool>> lost) {
   absl::StatusOr<std::unique_ptr<mon::MonitorClient>> client = mon::MonitorClient::Connect(
       Paths(id).MonitorSocket(),
       [this, id](const monitor::v1::Event& event) {
@@ -281,10 +316,10 @@ void SandboxManager::ConnectMonitor(Sandbox& sandbox) {
   if (!client.ok()) {
     LOG_WARN("cannot reach the monitor of pod sandbox {}: {}", id, client.status());
     lost->store(true);
-    return;
+    return nullptr;
   }
   lost->store(false);
-  sandbox.monitor = std::move(*client);
+  return *std::move(client);
 }
 
 }  // namespace berth

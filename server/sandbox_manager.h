@@ -112,9 +112,14 @@ class SandboxManager {
   absl::Status SetUp(Sandbox& sandbox, UndoStack& undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   absl::Status StartMonitor(Sandbox& sandbox, UndoStack& undo)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
-  absl::Status AttachNetwork(Sandbox& sandbox, UndoStack& undo)
+  // Chooses the network and caches the attachment about to be made (with its undo).
+  absl::StatusOr<cni::Attachment> PrepareNetwork(Sandbox& sandbox, UndoStack& undo)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  // CNI ADD of `pending` (none: host network) alongside the monitor connection and the shm.
+  absl::Status AttachNetwork(Sandbox& sandbox, const std::optional<cni::Attachment>& pending,
+                             UndoStack& undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   MonitorStopRequest MonitorStopFor(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  std::optional<cni::Attachment> AttachmentFromRecord(const state::v1::SandboxRecord& record);
   absl::Status StopLocked(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   // `cgroups_left`, when given, receives the created parents that stayed (busy).
   absl::Status TearDown(Sandbox& sandbox, std::vector<std::string>* cgroups_left = nullptr)
@@ -124,6 +129,10 @@ class SandboxManager {
   absl::Status Restore(const std::string& id);
   void CollectGarbage();
   void ConnectMonitor(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  // A client for pod `id`'s monitor, or null (logged) when it does not answer; `lost` follows
+  // the connection.
+  std::unique_ptr<mon::MonitorClient> DialMonitor(const std::string& id,
+                                                  std::shared_ptr<std::atomic<bool>> lost);
   cni::ExecOptions CniOptions() const;
 
   Options options_;

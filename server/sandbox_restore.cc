@@ -83,8 +83,17 @@ absl::Status SandboxManager::Restore(const std::string& id) {
   if (!record.monitor_gone()) ConnectMonitor(*sandbox);
 
   if (record.state() == SandboxRecord::CREATING) {
-    // Interrupted RunPodSandbox: undo whatever it got to.
+    // Interrupted RunPodSandbox: undo whatever it got to. A crash right after the monitor
+    // started left its pid and pins unrecorded; they are where they always are.
     LOG_WARN("undoing pod sandbox {} ({}), left half-made", record.name(), id);
+    if (record.monitor_pid() == 0 && !record.monitor_gone()) {
+      absl::StatusOr<std::string> pid = ReadFile(paths.pod_dir + "/mon.pid");
+      if (pid.ok()) record.set_monitor_pid(std::atoi(pid->c_str()));
+      for (const char* type : {"net", "ipc", "uts", "pid"}) {
+        (*record.mutable_namespaces())[type] =
+            absl::StrCat(options_.config->runroot, "/ns/", type, "/", id);
+      }
+    }
     RETURN_IF_ERROR(StopLocked(*sandbox));
     return TearDown(*sandbox);
   }

@@ -8,6 +8,7 @@
 #include "sandbox/pod_cgroup.h"
 #include "sandbox/shm.h"
 #include "server/sandbox_manager.h"
+#include "server/sandbox_validate.h"
 
 namespace berth {
 
@@ -36,8 +37,10 @@ absl::Status SandboxManager::StopLocked(Sandbox& sandbox) {
       if (cached.ok()) {
         sandbox.attachment = std::move(*cached);
       } else {
-        LOG_WARN("pod sandbox {}: no usable CNI cache ({}); nothing to release", record.id(),
-                 cached.status());
+        sandbox.attachment = AttachmentFromRecord(record);
+        LOG_WARN("pod sandbox {}: no usable CNI cache ({}); {}", record.id(), cached.status(),
+                 sandbox.attachment.has_value() ? "DEL on the default network"
+                                                : "no network to release it from");
       }
     }
     if (sandbox.attachment.has_value()) {
@@ -54,6 +57,23 @@ absl::Status SandboxManager::StopLocked(Sandbox& sandbox) {
     LOG_INFO("pod sandbox {} ({}) stopped", record.name(), record.id());
   }
   return Persist(sandbox);
+}
+
+// The attachment a pod's record implies (the cache is written without fsync, so a power loss
+// can take it): the request rebuilt from the config, on today's default network.
+std::optional<cni::Attachment> SandboxManager::AttachmentFromRecord(const SandboxRecord& record) {
+  std::shared_ptr<const cni::NetworkSet> networks =
+      options_.network == nullptr ? nullptr : options_.network->Networks();
+  const cni::NetworkConfig* network = networks == nullptr ? nullptr : networks->Default();
+  if (network == nullptr) return std::nullopt;
+  auto pin = record.namespaces().find("net");
+  std::string netns = pin != record.namespaces().end()
+                          ? pin->second
+                          : absl::StrCat(options_.config->runroot, "/ns/net/", record.id());
+  cni::Attachment attachment;
+  attachment.request = AttachRequestFor(record.id(), netns, record.config());
+  attachment.network = *network;
+  return attachment;
 }
 
 absl::Status SandboxManager::Remove(const std::string& id) {
