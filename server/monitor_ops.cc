@@ -1,9 +1,11 @@
 #include "server/monitor_ops.h"
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +16,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace berth {
 namespace {
@@ -43,7 +46,16 @@ bool IsMonitorOf(int pid, const std::string& pod_dir) {
   return match;
 }
 
-bool Alive(int pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+// Waits up to `timeout` for the process behind `pidfd` to exit: the pidfd turns readable at
+// the exit itself (no polling interval added to RemovePodSandbox). True once it has exited.
+bool WaitForExit(const UniqueFd& pidfd, absl::Duration timeout) {
+  pollfd entry{.fd = pidfd.get(), .events = POLLIN, .revents = 0};
+  int ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  int n;
+  while ((n = ::poll(&entry, 1, ms)) < 0 && errno == EINTR) {
+  }
+  return n > 0;
+}
 
 }  // namespace
 
@@ -72,25 +84,27 @@ void KillPidNamespace(const std::string& pin) {
 }
 
 absl::Status StopMonitor(const MonitorStopRequest& request) {
+  // Held from here on, the pidfd is that monitor even if its pid is reused.
+  UniqueFd pidfd;
+  if (request.monitor_pid > 0 && IsMonitorOf(request.monitor_pid, request.pod_dir)) {
+    pidfd.Reset(static_cast<int>(::syscall(SYS_pidfd_open, request.monitor_pid, 0)));
+  }
+  bool exited = !pidfd;
   if (request.client != nullptr && request.client->connected()) {
     monitor::v1::Request shutdown;
     shutdown.mutable_shutdown();
     absl::StatusOr<monitor::v1::Response> response =
         request.client->Call(std::move(shutdown), absl::Seconds(10));
     if (response.ok()) {
-      // It exits right after answering; give it a moment so no process is left behind.
-      for (int i = 0; i < 200 && request.monitor_pid > 0 && Alive(request.monitor_pid) &&
-                      IsMonitorOf(request.monitor_pid, request.pod_dir);
-           ++i) {
-        ::usleep(5000);
-      }
+      // It exits right after answering; wait for that so no process is left behind.
+      exited = exited || WaitForExit(pidfd, absl::Seconds(1));
     } else {
       LOG_WARN("monitor of {} did not shut down: {}", request.pod_dir, response.status());
     }
   }
-  if (request.monitor_pid > 0 && IsMonitorOf(request.monitor_pid, request.pod_dir)) {
-    ::kill(request.monitor_pid, SIGKILL);
-    for (int i = 0; i < 200 && Alive(request.monitor_pid); ++i) ::usleep(5000);
+  if (!exited && !WaitForExit(pidfd, absl::ZeroDuration())) {
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    WaitForExit(pidfd, absl::Seconds(1));
   }
   absl::Status result;
   if (auto it = request.namespaces.find("pid"); it != request.namespaces.end()) {
