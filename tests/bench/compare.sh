@@ -10,17 +10,30 @@
 #     5 containers, ListContainers with --list-containers), --containers times; when berthd
 #     answers UNIMPLEMENTED, containerd alone;
 #   - `stream` (ExecSync and streaming Exec of `true`, a --forward-mib download through
-#     PortForward and straight from the pod IP), --containers times (not by default).
-# Prints the tables, then the ratios the issues budget, and writes all results as one JSON.
+#     PortForward and straight from the pod IP), --containers times (not by default);
+#   - `scratch` (a pod with one container from nothing to running and back), --scratch times;
+#   - `list` (ListPodSandbox, ListContainers, ContainerStatus with --list-pods pods of
+#     --list-containers-per-pod containers up), --list-calls times (not by default);
+#   - `churn` (--churn-workers workers creating and removing pods with one container for
+#     --churn-seconds: pods/s and latency under load; not by default);
+#   - `density` (--density-pods pods of one sleeping container: daemon and per-pod process
+#     memory; not by default).
+# Prints one table per run, the table of everything with the berth/containerd and berth/floor
+# ratios (table.jq), then the budgets of the issues (budgets.jq), and writes all results as one
+# JSON.
 #
 # Usage (root): tests/bench/compare.sh [--build DIR] [--berthd PATH] [--count N] [--json FILE]
 #               [--layers N] [--layer-mib MIB] [--pods N] [--containers N]
-#               [--list-containers N] [--scenarios "image pod container stream"]
-#               [--forward-mib MIB]
+#               [--list-containers N] [--scenarios "image pod container scratch" | all]
+#               [--forward-mib MIB] [--scratch N] [--list-pods N] [--list-containers-per-pod N]
+#               [--list-calls N] [--churn-workers N] [--churn-seconds N] [--churn-rounds N]
+#               [--density-pods N]
 # Everything it starts runs from one temp dir (private configs, roots, state and sockets) and
-# is stopped by pid at exit; mounts under the temp dir are unmounted, the run's bridges
-# deleted and the dir removed. The only change outside it: `apt-get install containerd` when
-# containerd is missing.
+# is stopped by pid at exit, also when it is interrupted or berth-bench dies: first every
+# berth-bench pod is removed through CRI from both daemons, then the daemons are stopped, then
+# any monitor, shim or runc container they left is killed; mounts under the temp dir are
+# unmounted, the run's bridges deleted and the dir removed. The only change outside it:
+# `apt-get install containerd` when containerd is missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,16 +42,28 @@ count=3
 pods=20
 containers=20
 list_containers=500
-scenarios="image pod container"
+scenarios="image pod container scratch"
+all_scenarios="image pod container stream scratch list churn density"
 forward_mib=1024
+scratch=20
+list_pods=10
+list_containers_per_pod=10
+list_calls=200
+churn_workers=2
+churn_seconds=20
+churn_rounds=1
+density_pods=20
 json="$PWD/berth-compare.json"
 layers=4
 layer_mib=50
 berthd=""
 monitor=""
 usage="usage: $0 [--build DIR] [--berthd PATH] [--monitor PATH] [--count N] [--pods N]
-  [--containers N] [--list-containers N] [--scenarios \"image pod container\"] [--json FILE]
-  [--layers N] [--layer-mib MIB] [--forward-mib MIB]"
+  [--containers N] [--list-containers N] [--json FILE] [--layers N] [--layer-mib MIB]
+  [--scenarios \"$scenarios\" | all (= $all_scenarios)]
+  [--forward-mib MIB] [--scratch N] [--list-pods N] [--list-containers-per-pod N]
+  [--list-calls N] [--churn-workers N] [--churn-seconds N] [--churn-rounds N]
+  [--density-pods N]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -53,8 +78,20 @@ while [[ $# -gt 0 ]]; do
     --layers) layers=$2; shift 2 ;;
     --layer-mib) layer_mib=$2; shift 2 ;;
     --forward-mib) forward_mib=$2; shift 2 ;;
+    --scratch) scratch=$2; shift 2 ;;
+    --list-pods) list_pods=$2; shift 2 ;;
+    --list-containers-per-pod) list_containers_per_pod=$2; shift 2 ;;
+    --list-calls) list_calls=$2; shift 2 ;;
+    --churn-workers) churn_workers=$2; shift 2 ;;
+    --churn-seconds) churn_seconds=$2; shift 2 ;;
+    --churn-rounds) churn_rounds=$2; shift 2 ;;
+    --density-pods) density_pods=$2; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
+done
+[[ $scenarios == all ]] && scenarios=$all_scenarios
+for scenario in $scenarios; do
+  [[ " $all_scenarios " == *" $scenario "* ]] || { echo "compare.sh: no scenario $scenario" >&2; exit 2; }
 done
 build=$(cd "$build" && pwd)
 json=$(realpath -m "$json")
@@ -91,7 +128,24 @@ for dir in /sys/fs/cgroup/*/; do
   [[ -d "$dir/k8s.io" ]] || k8s_cgroups+=("${dir}k8s.io")
 done
 pids=()
+bench_pid=""       # the berth-bench running now
+live_endpoints=()  # the daemons started, for the CRI clean-up at exit
 cleanup() {
+  set +e
+  # berth-bench first: on SIGTERM it stops its scenario and removes what that made.
+  if [[ -n $bench_pid ]]; then
+    kill -TERM "$bench_pid" 2>/dev/null
+    for _ in $(seq 1200); do kill -0 "$bench_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$bench_pid" 2>/dev/null
+    wait "$bench_pid" 2>/dev/null
+  fi
+  # Then any berth-bench pod still there (berth-bench was killed, or a removal failed), through
+  # CRI while the daemons still run: it stops the containers and releases the pods' networks.
+  local endpoint
+  for endpoint in "${live_endpoints[@]}"; do
+    timeout 300 "$build/tests/bench/berth-bench" --endpoint "$endpoint" --cleanup --timeout 120 \
+      || echo "compare.sh: removing the pods left on $endpoint failed" >&2
+  done
   local pid
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
@@ -104,6 +158,19 @@ cleanup() {
   for shim in $(cat "$work"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid \
       2>/dev/null); do
     kill -KILL "$shim" 2>/dev/null || true
+  done
+  # berth's monitors (they outlive berthd by design), and the containers either runtime left in
+  # its private runc root.
+  local monitor
+  for monitor in $(cat "$work"/br/pods/*/mon.pid 2>/dev/null); do
+    kill -KILL "$monitor" 2>/dev/null || true
+  done
+  local root id
+  for root in "$work/br/runc" "$work/containerd/runc/k8s.io"; do
+    [[ -d $root ]] || continue
+    for id in $(runc --root "$root" list -q 2>/dev/null); do
+      runc --root "$root" delete --force "$id" 2>/dev/null || true
+    done
   done
   # containerd's overlay snapshots, pinned namespaces and anything else mounted under the temp
   # dir, deepest first.
@@ -186,10 +253,22 @@ registries_conf_dir = ""
 global_auth_file = ""
 CONF
 
-if has pod || has container; then
-  echo "== the floor (berth-bench-floor, berthd's conflist), $pods pods, $containers containers" >&2
+if has pod || has container || has scratch; then
+  floor_count=0
+  floor_flags=()
+  for part in pod:pods:$pods container:containers:$containers scratch:scratch:$scratch; do
+    IFS=: read -r scenario flag n <<<"$part"
+    if has "$scenario"; then
+      floor_flags+=("--$flag" true)
+      if (( n > floor_count )); then floor_count=$n; fi
+    else
+      floor_flags+=("--$flag" false)
+    fi
+  done
+  echo "== the floor (berth-bench-floor, berthd's conflist) ${floor_flags[*]}, count" \
+    "$floor_count" >&2
   "$build/tests/bench/berth-bench-floor" --conflist "$work/berth/cni/10-bench.conflist" \
-    --count "$(( pods > containers ? pods : containers ))" --json "$work/floor.json"
+    "${floor_flags[@]}" --count "$floor_count" --json "$work/floor.json"
 fi
 
 "$berthd" --root "$work/berth/root" --runroot "$work/br" \
@@ -197,6 +276,7 @@ fi
 berthd_pid=$!
 pids+=("$berthd_pid")
 wait_for "$work/br/berth.sock" 30 berthd "$work/berth/berthd.log"
+live_endpoints+=("unix://$work/br/berth.sock")
 
 echo "== containerd $(containerd --version | awk '{print $3}') (bridge $containerd_bridge," \
   "$containerd_subnet)" >&2
@@ -231,6 +311,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "$c/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$c/cni"
@@ -244,13 +325,26 @@ containerd --config "$c/config.toml" 2>"$c/containerd.log" &
 containerd_pid=$!
 pids+=("$containerd_pid")
 wait_for "$c/containerd.sock" 30 containerd "$c/containerd.log"
+live_endpoints+=("unix://$c/containerd.sock")
 sleep 1  # the CRI plugin registers its services after the socket appears
 
+# Pod processes count only when they use this run's directories (berth-mon has its log open
+# under the runroot; the shim works in its bundle under the state dir): pods of other daemons
+# on the machine running the same binaries are not counted.
 berth_endpoint=(--endpoint "unix://$work/br/berth.sock" --label berth
-  --daemon-pid "$berthd_pid" --pod-process "$(realpath "$monitor")")
+  --daemon-pid "$berthd_pid" --pod-process "$(realpath "$monitor")" --pod-process-dir "$work/br")
 containerd_endpoint=(--endpoint "unix://$c/containerd.sock" --label containerd
-  --daemon-pid "$containerd_pid" --pod-process containerd-shim-runc-v2)
-bench() { "$build/tests/bench/berth-bench" "$@"; }
+  --daemon-pid "$containerd_pid" --pod-process containerd-shim-runc-v2 --pod-process-dir "$c")
+# berth-bench in its own session (a terminal's ^C reaches compare.sh alone, whose clean-up then
+# stops berth-bench with one SIGTERM), waited for so that a signal interrupts the wait.
+bench() {
+  setsid "$build/tests/bench/berth-bench" "$@" &
+  bench_pid=$!
+  local code=0
+  wait "$bench_pid" || code=$?
+  bench_pid=""
+  return "$code"
+}
 
 if has image; then
   echo "== berth-bench info, image: $image ($compressed compressed bytes), count $count" >&2
@@ -282,12 +376,38 @@ if has stream; then
     --count "$containers" --container-image "$small_image" \
     --forward-bytes $((forward_mib * 1024 * 1024)) --json "$work/stream-run.json"
 fi
+if has scratch; then
+  echo "== berth-bench scratch ($small_image), count $scratch" >&2
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario scratch \
+    --count "$scratch" --container-image "$small_image" --json "$work/scratch-run.json"
+fi
+if has list; then
+  echo "== berth-bench list ($small_image): $list_pods pods x $list_containers_per_pod" \
+    "containers, $list_calls calls" >&2
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario list \
+    --container-image "$small_image" --list-pods "$list_pods" \
+    --list-containers-per-pod "$list_containers_per_pod" --list-calls "$list_calls" \
+    --json "$work/list-run.json"
+fi
+if has churn; then
+  echo "== berth-bench churn ($small_image): $churn_workers workers, $churn_seconds s," \
+    "$churn_rounds round(s)" >&2
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario churn \
+    --container-image "$small_image" --churn-workers "$churn_workers" \
+    --churn-seconds "$churn_seconds" --churn-rounds "$churn_rounds" --json "$work/churn-run.json"
+fi
+if has density; then
+  echo "== berth-bench density ($small_image): $density_pods pods" >&2
+  bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario density \
+    --container-image "$small_image" --density-pods "$density_pods" \
+    --json "$work/density-run.json"
+fi
 echo "(ops: p50/p90 ms, ratio of p50 - below 1 means berth is faster; metrics: mean, MiB or" \
   "MiB/s - a throughput ratio above 1 means berth is faster)"
 
 # All runs in one JSON: {"image": ..., "pod": ..., "container": ..., "floor": ...}.
 echo '{}' >"$json"
-for run in image pod container stream; do
+for run in $all_scenarios; do
   [[ -f "$work/$run-run.json" ]] || continue
   jq --arg run "$run" --slurpfile r "$work/$run-run.json" '.[$run] = $r[0]' "$json" >"$json.tmp"
   mv "$json.tmp" "$json"
@@ -297,6 +417,10 @@ if [[ -f "$work/floor.json" ]]; then
   mv "$json.tmp" "$json"
 fi
 
+echo
+echo "== berth vs containerd vs the floor: every operation and metric ('-' when not measured;" \
+  "below 1 means berth is faster or smaller, except for throughputs: MB/s, pods/s)"
+jq -r -f "$here/table.jq" "$json"
 echo
 echo "== budgets (p50 unless named; '-' when not measured)"
 jq -r -f "$here/budgets.jq" "$json"

@@ -1,9 +1,10 @@
 // The density scenario: what a node pays in memory per pod. --density-pods pods, each with one
 // container of --container-image (sleep 3600) started, are brought up at once; then the
-// daemon's RSS and PSS (and their growth over the daemon before the pods, per pod) and the
-// --pod-process processes that appeared meanwhile (berth-mon; containerd-shim-runc-v2),
-// summed and per pod (rss, pss, private = Private_Clean + Private_Dirty from smaps_rollup).
-// The containers' own processes are the workload and are not counted. Runs once per endpoint.
+// daemon's RSS and PSS (and its RSS and private memory's growth over the daemon before the
+// pods, per pod) and the --pod-process processes that appeared meanwhile (berth-mon;
+// containerd-shim-runc-v2), summed and per pod (rss, pss, private = Private_Clean +
+// Private_Dirty from smaps_rollup). The containers' own processes are the workload and are
+// not counted. Runs once per endpoint.
 #include <map>
 #include <optional>
 #include <set>
@@ -48,8 +49,10 @@ void RecordDaemon(const BenchOptions& options, Target& target, const Memory& bef
   metrics["daemon_pss_mib"].push_back(static_cast<double>(now.pss_kib) / 1024.0);
   metrics["daemon_rss_growth_per_pod_kib"].push_back(
       static_cast<double>(now.rss_kib - before.rss_kib) / pods);
-  metrics["daemon_pss_growth_per_pod_kib"].push_back(
-      static_cast<double>(now.pss_kib - before.pss_kib) / pods);
+  // Private (not PSS, which moves as other processes that share the daemon's pages come
+  // and go): what the daemon allocated for the pods.
+  metrics["daemon_private_growth_per_pod_kib"].push_back(
+      static_cast<double>(now.private_kib - before.private_kib) / pods);
 }
 
 absl::Status RunOnce(const BenchOptions& options, Target& target, DensityState& state) {

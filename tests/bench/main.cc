@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/status.h"
 #include "tests/bench/pod_common.h"
 #include "tests/bench/proc_memory.h"
@@ -170,9 +171,21 @@ absl::Status CleanUp(const Flags& flags, const BenchOptions& options) {
   ASSIGN_OR_RETURN(std::vector<Target> targets, MakeTargets(flags, options));
   absl::Status status;
   for (Target& target : targets) {
-    absl::Status removed = RemoveBenchPods(target);
+    // A call the killed run left in flight may still hold a container (containerd refuses to
+    // remove one "in starting state" until its start ends): try again for a while.
+    absl::Status removed;
+    for (int attempt = 0; attempt < 15; ++attempt) {
+      if (attempt > 0) absl::SleepFor(absl::Seconds(2));
+      int count = 0;
+      removed = RemoveBenchPods(target, "", &count);
+      if (count > 0) {
+        std::cerr << "berth-bench: removed " << count << " berth-bench pod(s) from "
+                  << target.endpoint << "\n";
+      }
+      if (removed.ok()) break;
+    }
     if (!removed.ok()) {
-      std::cerr << "berth-bench: cleaning up " << target.label << ": " << removed << "\n";
+      std::cerr << "berth-bench: cleaning up " << target.endpoint << ": " << removed << "\n";
       if (status.ok()) status = removed;
     }
   }
@@ -221,25 +234,12 @@ absl::Status Run(const Flags& flags, const BenchOptions& options) {
   return absl::OkStatus();
 }
 
-}  // namespace
-}  // namespace berth::bench
-
-int main(int argc, char** argv) {
-  signal(SIGPIPE, SIG_IGN);
-  berth::bench::InstallInterruptHandler();
-  berth::bench::Flags flags;
-  berth::bench::BenchOptions options;
-  std::vector<std::string> names;
-  for (const auto& scenario : berth::bench::Scenarios()) {
-    names.push_back(absl::StrCat(scenario.name, ": ", scenario.help));
-  }
-  CLI::App app{
-      "berth-bench: CRI latency, throughput and memory, endpoints interleaved.\n"
-      "Scenarios:\n  " +
-      absl::StrJoin(names, "\n  ")};
+// The flags of the run: endpoints (and, through `unused`, the per-endpoint flags, which
+// SplitPerEndpointFlags takes out before CLI11 parses; they are declared for --help), scenarios,
+// timeout and output.
+void AddRunOptions(CLI::App& app, Flags& flags, BenchOptions& options, std::string& unused) {
   app.add_option("--endpoint", flags.endpoints, "CRI endpoint unix:///path (repeatable)")
       ->required();
-  std::string unused;
   app.add_option("--label", unused, "name of the --endpoint before it in reports");
   app.add_option("--daemon-pid", unused, "pid of the --endpoint before it's daemon");
   app.add_option("--daemon-name", unused,
@@ -254,6 +254,14 @@ int main(int argc, char** argv) {
   app.add_flag("--cleanup", flags.cleanup,
                "run no scenario: remove every pod labelled berth-bench (from any run) and its "
                "containers from every --endpoint");
+  app.add_flag("--skip-unimplemented", options.skip_unimplemented,
+               "drop a scenario that an endpoint answers with UNIMPLEMENTED instead of failing");
+  app.add_option("--timeout", flags.timeout_s, "per-call timeout in seconds");
+  app.add_option("--json", flags.json_path, "write the results here as JSON");
+}
+
+// The flags that tune the scenarios.
+void AddScenarioOptions(CLI::App& app, BenchOptions& options) {
   app.add_option("--count", options.count, "iterations per scenario and endpoint")
       ->check(CLI::PositiveNumber);
   app.add_option("--image", options.image, "image reference for the image scenario");
@@ -288,10 +296,27 @@ int main(int argc, char** argv) {
   app.add_option("--density-pods", options.density_pods,
                  "density: pods (one sleeping container each) up at once")
       ->check(CLI::PositiveNumber);
-  app.add_flag("--skip-unimplemented", options.skip_unimplemented,
-               "drop a scenario that an endpoint answers with UNIMPLEMENTED instead of failing");
-  app.add_option("--timeout", flags.timeout_s, "per-call timeout in seconds");
-  app.add_option("--json", flags.json_path, "write the results here as JSON");
+}
+
+}  // namespace
+}  // namespace berth::bench
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  berth::bench::InstallInterruptHandler();
+  berth::bench::Flags flags;
+  berth::bench::BenchOptions options;
+  std::vector<std::string> names;
+  for (const auto& scenario : berth::bench::Scenarios()) {
+    names.push_back(absl::StrCat(scenario.name, ": ", scenario.help));
+  }
+  CLI::App app{
+      "berth-bench: CRI latency, throughput and memory, endpoints interleaved.\n"
+      "Scenarios:\n  " +
+      absl::StrJoin(names, "\n  ")};
+  std::string unused;
+  berth::bench::AddRunOptions(app, flags, options, unused);
+  berth::bench::AddScenarioOptions(app, options);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (absl::Status split = berth::bench::SplitPerEndpointFlags(args, flags); !split.ok()) {
     std::cerr << "berth-bench: " << split.message() << "\n";

@@ -205,7 +205,7 @@ absl::Status RemoveContainersAndPod(Target& target, const std::vector<std::strin
   return status;
 }
 
-absl::Status RemoveBenchPods(Target& target, const std::string& only_value) {
+absl::Status RemoveBenchPods(Target& target, const std::string& only_value, int* removed) {
   ctl::CriClient& client = *target.client;
   runtime::v1::ListPodSandboxRequest list;
   runtime::v1::ListPodSandboxResponse pods;
@@ -227,8 +227,9 @@ absl::Status RemoveBenchPods(Target& target, const std::string& only_value) {
         ids.push_back(container.id());
       }
     }
-    absl::Status removed = RemoveContainersAndPod(target, ids, pod.id());
-    if (status.ok()) status = removed;
+    absl::Status gone = RemoveContainersAndPod(target, ids, pod.id());
+    if (gone.ok() && removed != nullptr) ++*removed;
+    if (status.ok()) status = gone;
   }
   return status;
 }

@@ -153,8 +153,9 @@ int DensityIterations(const BenchOptions& options);
 
 // Removes every pod labelled berth-bench (with the value `only_value` when that is set: one
 // berth-bench process's pid) and its containers from the target: what an interrupted or
-// failed run may have left.
-absl::Status RemoveBenchPods(Target& target, const std::string& only_value = "");
+// failed run may have left. Counts the pods removed in `removed` when that is not null.
+absl::Status RemoveBenchPods(Target& target, const std::string& only_value = "",
+                             int* removed = nullptr);
 
 }  // namespace berth::bench
 
