@@ -20,7 +20,8 @@ constexpr int kPipeBytes = 1 << 20;
 }  // namespace
 
 absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
-                                  const BlobSource& source, std::string* digest) {
+                                  const BlobSource& source, std::string* digest,
+                                  const std::function<void()>& on_unpacked) {
   const std::string what =
       absl::StrCat("layer ", layer.digest.empty() ? layer.diff_id : layer.digest);
   if (!layer.media_type.empty()) RETURN_IF_ERROR(LayerCompressionOf(layer.media_type).status());
@@ -51,6 +52,7 @@ absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
   absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), staged.path(), options);
   read_end.Reset();
   feeder.join();
+  if (on_unpacked) on_unpacked();
   // A source failure says more (a 404, a digest mismatch) than the unpacker's early EOF; an
   // unpacker that stopped first (a hostile entry) says more than the broken pipe.
   if (!fed.ok() && !unpacker_gone) return Annotate(fed, what);

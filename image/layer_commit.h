@@ -31,9 +31,12 @@ using BlobSource = std::function<absl::Status(const BlobSink& sink)>;
 // Streams the blob from `source` (on its own thread) through a pipe into UnpackLayer, which
 // verifies the digest and diff id, into a staged directory committed as `layer.chain_id` only
 // when whole. The caller holds the layer's lease. Returns the blob digest actually read
-// through `digest` when given (useful when `layer.digest` was empty).
+// through `digest` when given (useful when `layer.digest` was empty). `on_unpacked`, when given,
+// is called once the source is done and the unpacker stopped (whatever the outcome), before
+// the commit.
 absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
-                                  const BlobSource& source, std::string* digest = nullptr);
+                                  const BlobSource& source, std::string* digest = nullptr,
+                                  const std::function<void()>& on_unpacked = nullptr);
 
 }  // namespace berth::image
 

@@ -206,36 +206,59 @@ absl::Status Puller::FetchLayers(const PullEndpoint& endpoint, const Credentials
     if (lease.needs_unpack()) jobs.push_back(i);
     leases.push_back(std::move(lease));
   }
+  // Up to max_parallel_downloads layers download and unpack at once. One more thread than that
+  // lets the next layer start while a finished one is still being committed (syncfs, rename).
+  struct Slots {
+    absl::Mutex mu;
+    int free ABSL_GUARDED_BY(mu) = 0;
+    absl::Status first_error ABSL_GUARDED_BY(mu);
+    bool CanStart() const ABSL_SHARED_LOCKS_REQUIRED(mu) { return free > 0 || !first_error.ok(); }
+  } slots;
+  const int parallel = std::max(1, options_.max_parallel_downloads);
+  {
+    absl::MutexLock lock(&slots.mu);
+    slots.free = parallel;
+  }
   std::atomic<size_t> next{0};
-  absl::Mutex mu;
-  absl::Status first_error;
   auto worker = [&] {
     for (size_t j = next++; j < jobs.size(); j = next++) {
       {
-        absl::MutexLock lock(&mu);
-        if (!first_error.ok()) return;
+        absl::MutexLock lock(&slots.mu);
+        slots.mu.Await(absl::Condition(&slots, &Slots::CanStart));
+        if (!slots.first_error.ok()) return;
+        --slots.free;
       }
+      bool released = false;
+      auto release = [&] {
+        if (released) return;
+        released = true;
+        absl::MutexLock lock(&slots.mu);
+        ++slots.free;
+      };
       size_t i = jobs[j];
       absl::Status status =
           FetchLayer(endpoint, creds, fetched.parsed.layers[i], fetched.config.diff_ids[i],
-                     chain_ids[i], i == 0 ? "" : chain_ids[i - 1]);
+                     chain_ids[i], i == 0 ? "" : chain_ids[i - 1], release);
+      release();
       if (!status.ok()) {
-        absl::MutexLock lock(&mu);
-        if (first_error.ok()) first_error = status;
+        absl::MutexLock lock(&slots.mu);
+        if (slots.first_error.ok()) slots.first_error = status;
       }
     }
   };
-  size_t threads = std::min<size_t>(jobs.size(), std::max(1, options_.max_parallel_downloads));
+  size_t threads = std::min<size_t>(jobs.size(), static_cast<size_t>(parallel) + 1);
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (std::thread& thread : pool) thread.join();
-  return first_error;
+  absl::MutexLock lock(&slots.mu);
+  return slots.first_error;
 }
 
 absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials& creds,
                                 const Descriptor& layer, const std::string& diff_id,
-                                const std::string& chain_id, const std::string& parent) {
+                                const std::string& chain_id, const std::string& parent,
+                                const std::function<void()>& downloaded) {
   LayerToCommit target{.digest = layer.digest,
                        .media_type = layer.media_type,
                        .diff_id = diff_id,
@@ -243,9 +266,12 @@ absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials&
                        .parent = parent,
                        // FetchBlob hashes the blob as it streams and fails on a mismatch.
                        .source_verifies_digest = true};
-  return UnpackAndCommitLayer(store_, target, [&](const BlobSink& sink) {
-    return client_->FetchBlob(endpoint, layer.digest, creds, sink, layer.size);
-  });
+  return UnpackAndCommitLayer(
+      store_, target,
+      [&](const BlobSink& sink) {
+        return client_->FetchBlob(endpoint, layer.digest, creds, sink, layer.size);
+      },
+      /*digest=*/nullptr, downloaded);
 }
 
 }  // namespace berth::image

@@ -1,6 +1,7 @@
 #ifndef BERTH_IMAGE_PULLER_H_
 #define BERTH_IMAGE_PULLER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,9 +62,11 @@ class Puller {
   absl::Status FetchLayers(const PullEndpoint& endpoint, const Credentials& creds,
                            const Fetched& fetched, const std::vector<std::string>& chain_ids,
                            std::vector<LayerLease>& leases);
+  // `downloaded` is called once the blob is read and unpacked, before the commit.
   absl::Status FetchLayer(const PullEndpoint& endpoint, const Credentials& creds,
                           const Descriptor& layer, const std::string& diff_id,
-                          const std::string& chain_id, const std::string& parent);
+                          const std::string& chain_id, const std::string& parent,
+                          const std::function<void()>& downloaded);
 
   Store* store_;
   RegistryClient* client_;
