@@ -14,7 +14,8 @@ namespace berth::oci {
 // `upper` and `work` dirs at `target`; `readonly` makes the mount read-only. With no lower
 // dirs an empty directory "<dirname(upper)>/empty-lower" stands in (overlay needs one). Uses the
 // new mount API ("lowerdir+" per layer, any number of layers) and falls back to mount(2) with
-// a joined lowerdir string when the kernel lacks it and the options fit in a page.
+// a joined lowerdir string when the kernel lacks it and the options fit in a page. A writable
+// overlay is "volatile" where the kernel has it (no syncfs of the upper filesystem at unmount).
 absl::Status MountOverlay(const std::vector<std::string>& lower_dirs, const std::string& upper,
                           const std::string& work, const std::string& target, bool readonly);
 

@@ -13,6 +13,7 @@
 #include "common/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "oci/mountinfo.h"
 #include "oci/rootfs.h"
 
 namespace berth::oci {
@@ -82,6 +83,11 @@ TEST_F(RootfsTest, ThreeLayersMergedWritable) {
   struct statvfs vfs;
   ASSERT_EQ(::statvfs(target_.c_str(), &vfs), 0);
   EXPECT_EQ(vfs.f_flag & ST_RDONLY, 0u);
+  // Volatile (this host's kernel has it): no syncfs of the upper filesystem at the unmount.
+  absl::StatusOr<MountInfo> mount = MountContaining(target_);
+  ASSERT_TRUE(mount.ok()) << mount.status();
+  EXPECT_EQ(mount->mount_point, target_);
+  EXPECT_THAT(mount->super_options, ::testing::HasSubstr("volatile"));
   ASSERT_TRUE(UnmountRootfs(target_).ok());
   EXPECT_FALSE(IsMountPoint(target_));
   EXPECT_TRUE(UnmountRootfs(target_).ok());  // not mounted: fine
@@ -140,6 +146,18 @@ TEST_F(RootfsTest, TwoHundredLayersBeyondOnePage) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("200 layers"));
   EXPECT_FALSE(IsMountPoint(target_));
+}
+
+TEST_F(RootfsTest, LegacyFallbackWritableIsVolatile) {
+  absl::Status status = internal::MountOverlayLegacy(ThreeLayers(), root_ + "/upper",
+                                                     root_ + "/work", target_, false);
+  ASSERT_TRUE(status.ok()) << status;
+  absl::StatusOr<MountInfo> mount = MountContaining(target_);
+  ASSERT_TRUE(mount.ok()) << mount.status();
+  EXPECT_THAT(mount->super_options, ::testing::HasSubstr("volatile"));
+  ASSERT_TRUE(WriteFileAtomic(target_ + "/new", "hello").ok());
+  ASSERT_TRUE(UnmountRootfs(target_).ok());
+  EXPECT_EQ(Read(root_ + "/upper/new"), "hello");
 }
 
 TEST_F(RootfsTest, LegacyFallbackMountsThreeLayers) {
