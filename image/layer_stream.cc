@@ -143,7 +143,8 @@ absl::StatusOr<size_t> LayerStream::Read(char* buffer, size_t capacity) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "layer decompresses to more than the limit of ", max_uncompressed_bytes_, " bytes"));
   }
-  tar_hash_->Update(buffer, n);
+  // An uncompressed layer is its own tar: the raw hash already covers these bytes.
+  if (!SameBytesHashedRaw()) tar_hash_->Update(buffer, n);
   return n;
 }
 
@@ -158,7 +159,7 @@ absl::Status LayerStream::DrainToEnd() {
 LayerDigests LayerStream::Finish() {
   LayerDigests digests;
   if (raw_hash_ != nullptr) digests.digest = raw_hash_->Finish();
-  digests.diff_id = tar_hash_->Finish();
+  digests.diff_id = SameBytesHashedRaw() ? digests.digest : tar_hash_->Finish();
   digests.compressed_size = compressed_size_;
   digests.uncompressed_size = uncompressed_size_;
   return digests;

@@ -71,6 +71,11 @@ class LayerStream {
   absl::Status FillRaw();
   absl::Status DetectCompression();
   absl::StatusOr<size_t> ReadDecoded(char* buffer, size_t capacity);
+  // The tar stream is the raw stream (no compression) and the raw stream is hashed: one sha256
+  // gives both digests.
+  bool SameBytesHashedRaw() const {
+    return compression_ == LayerCompression::kNone && raw_hash_ != nullptr;
+  }
 
   int source_fd_;
   int64_t max_uncompressed_bytes_;

@@ -416,6 +416,14 @@ TEST_F(LayerUnpackTest, SourceThatVerifiesTheDigestSkipsOnlyTheBlobHash) {
   // The diff id is still checked.
   options.expected_diff_id = "sha256:" + std::string(64, '3');
   EXPECT_EQ(Unpack(blob, options).status().code(), absl::StatusCode::kDataLoss);
+  // An uncompressed layer too: its diff id is hashed although the blob hash was left out.
+  options.expected_diff_id = Sha256(tar);
+  absl::StatusOr<LayerDigests> plain = Unpack(tar, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->digest, options.expected_digest);
+  EXPECT_EQ(plain->diff_id, Sha256(tar));
+  options.expected_diff_id = "sha256:" + std::string(64, '3');
+  EXPECT_EQ(Unpack(tar, options).status().code(), absl::StatusCode::kDataLoss);
   // Without a digest to vouch for there is nothing to skip.
   options.expected_digest.clear();
   EXPECT_EQ(Unpack(blob, options).status().code(), absl::StatusCode::kInvalidArgument);
