@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -209,75 +210,112 @@ absl::StatusOr<std::string> FindExecutable(const std::string& name) {
 }
 
 absl::StatusOr<SpawnResult> RunCommand(const SpawnOptions& options) {
+  ASSIGN_OR_RETURN(PendingCommand command, PendingCommand::Start(options));
+  return command.Finish(options.stdin_data);
+}
+
+absl::StatusOr<PendingCommand> PendingCommand::Start(const SpawnOptions& options) {
   IgnoreSigpipeOnce();
   ASSIGN_OR_RETURN(ChildPlan plan, MakePlan(options.argv, options.env, options.cwd));
   plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
-  UniqueFd in_read(in[0]), in_write(in[1]);
-  if (pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
-  UniqueFd out_read(out[0]), out_write(out[1]);
-  if (pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
-  UniqueFd err_read(err[0]), err_write(err[1]);
+  PendingCommand command;
+  UniqueFd in_read, out_write, err_write;
+  if (!MakePipe(in_read, command.in_) || !MakePipe(command.out_, out_write) ||
+      !MakePipe(command.err_, err_write)) {
+    return ErrnoStatus(errno, "creating a pipe");
+  }
   plan.stdin_fd = in_read.get();
   plan.stdout_fd = out_write.get();
   plan.stderr_fd = err_write.get();
-
-  ASSIGN_OR_RETURN(pid_t pid, ForkExec(plan));
-  in_read.Reset();
-  out_write.Reset();
-  err_write.Reset();
-  if (options.stdin_data.empty()) in_write.Reset();
-  UniqueFd pidfd(PidfdOpen(pid));
-  for (int fd : {in_write.get(), out_read.get(), err_read.get()}) {
-    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  ASSIGN_OR_RETURN(command.pid_, ForkExec(plan));
+  command.pidfd_.Reset(PidfdOpen(command.pid_));
+  for (int fd : {command.in_.get(), command.out_.get(), command.err_.get()}) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
+  command.timeout_ = options.timeout;
+  command.max_output_ = options.max_output;
+  return command;
+}
 
+PendingCommand::PendingCommand(PendingCommand&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      pidfd_(std::move(other.pidfd_)),
+      in_(std::move(other.in_)),
+      out_(std::move(other.out_)),
+      err_(std::move(other.err_)),
+      timeout_(other.timeout_),
+      max_output_(other.max_output_) {}
+
+PendingCommand& PendingCommand::operator=(PendingCommand&& other) noexcept {
+  if (this != &other) {
+    Kill();
+    pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::move(other.pidfd_);
+    in_ = std::move(other.in_);
+    out_ = std::move(other.out_);
+    err_ = std::move(other.err_);
+    timeout_ = other.timeout_;
+    max_output_ = other.max_output_;
+  }
+  return *this;
+}
+
+PendingCommand::~PendingCommand() { Kill(); }
+
+void PendingCommand::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+absl::StatusOr<SpawnResult> PendingCommand::Finish(absl::string_view stdin_data) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("the command already finished");
+  if (stdin_data.empty()) in_.Reset();
   SpawnResult result;
   size_t written = 0;
-  absl::Time deadline = absl::Now() + options.timeout;
+  absl::Time deadline = absl::Now() + timeout_;
   bool exited = false;
-  while (!exited && (out_read || err_read || in_write || pidfd)) {
-    pollfd fds[4] = {{out_read.get(), POLLIN, 0},
-                     {err_read.get(), POLLIN, 0},
-                     {in_write.get(), POLLOUT, 0},
-                     {pidfd.get(), POLLIN, 0}};
+  while (!exited && (out_ || err_ || in_ || pidfd_)) {
+    pollfd fds[4] = {{out_.get(), POLLIN, 0},
+                     {err_.get(), POLLIN, 0},
+                     {in_.get(), POLLOUT, 0},
+                     {pidfd_.get(), POLLIN, 0}};
     int wait_ms = -1;
-    if (options.timeout != absl::InfiniteDuration()) {
+    if (timeout_ != absl::InfiniteDuration()) {
       wait_ms = static_cast<int>(
           std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1));
     }
     int ready = poll(fds, 4, wait_ms);
     if (ready < 0 && errno != EINTR) return ErrnoStatus(errno, "waiting for the child");
     if (ready == 0) {
-      kill(pid, SIGKILL);
+      kill(pid_, SIGKILL);
       result.timed_out = true;
       break;
     }
-    if (fds[0].revents &&
-        !Drain(out_read.get(), result.out, options.max_output, result.output_truncated)) {
-      out_read.Reset();
+    if (fds[0].revents && !Drain(out_.get(), result.out, max_output_, result.output_truncated)) {
+      out_.Reset();
     }
-    if (fds[1].revents &&
-        !Drain(err_read.get(), result.err, options.max_output, result.output_truncated)) {
-      err_read.Reset();
+    if (fds[1].revents && !Drain(err_.get(), result.err, max_output_, result.output_truncated)) {
+      err_.Reset();
     }
     if (fds[2].revents) {
-      ssize_t n = write(in_write.get(), options.stdin_data.data() + written,
-                        options.stdin_data.size() - written);
+      ssize_t n = write(in_.get(), stdin_data.data() + written, stdin_data.size() - written);
       if (n > 0) written += static_cast<size_t>(n);
-      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == options.stdin_data.size()) {
-        in_write.Reset();
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == stdin_data.size()) {
+        in_.Reset();
       }
     }
     // The child is gone: whatever a grandchild still holds open must not keep us here.
     if (fds[3].revents) exited = true;
   }
-  if (out_read) Drain(out_read.get(), result.out, options.max_output, result.output_truncated);
-  if (err_read) Drain(err_read.get(), result.err, options.max_output, result.output_truncated);
+  if (out_) Drain(out_.get(), result.out, max_output_, result.output_truncated);
+  if (err_) Drain(err_.get(), result.err, max_output_, result.output_truncated);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  pid_ = -1;
   if (!result.timed_out) FillResult(status, result);
   return result;
 }

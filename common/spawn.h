@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/unique_fd.h"
 
 namespace berth {
 
@@ -43,6 +45,37 @@ struct SpawnResult {
 // cannot be started; a non-zero exit is a SpawnResult. The child side of the fork only makes
 // async-signal-safe calls. The process ignores SIGPIPE from the first call on.
 absl::StatusOr<SpawnResult> RunCommand(const SpawnOptions& options);
+
+// RunCommand in two steps: Start execs the program with its stdin left open, so that its
+// start-up (exec, a language runtime's initialization) overlaps whatever decides its input;
+// Finish writes the input, closes stdin and runs it to completion as RunCommand does
+// (options.timeout counts from Finish). A program that acts before reading its stdin gains
+// nothing from this and must not be started early. Destroying an unfinished one kills and
+// reaps it.
+class PendingCommand {
+ public:
+  // `options.stdin_data` is ignored: Finish gives the input.
+  static absl::StatusOr<PendingCommand> Start(const SpawnOptions& options);
+
+  PendingCommand(PendingCommand&& other) noexcept;
+  PendingCommand& operator=(PendingCommand&& other) noexcept;
+  PendingCommand(const PendingCommand&) = delete;
+  PendingCommand& operator=(const PendingCommand&) = delete;
+  ~PendingCommand();
+
+  // Once only.
+  absl::StatusOr<SpawnResult> Finish(absl::string_view stdin_data);
+
+ private:
+  PendingCommand() = default;
+  void Kill();
+
+  pid_t pid_ = -1;  // ours until reaped
+  UniqueFd pidfd_;
+  UniqueFd in_, out_, err_;
+  absl::Duration timeout_ = absl::InfiniteDuration();
+  size_t max_output_ = 0;
+};
 
 // How to start a long-running child.
 struct StartOptions {

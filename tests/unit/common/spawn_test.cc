@@ -111,5 +111,45 @@ TEST(ProcessTest, DestructorKillsAndReaps) {
   EXPECT_NE(::kill(pid, 0), 0) << "child still exists (or is an unreaped zombie)";
 }
 
+// Waits (at most 10 s) for `path` to exist.
+bool AppearsSoon(const std::string& path) {
+  for (int i = 0; i < 1000; ++i) {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    ::usleep(10 * 1000);
+  }
+  return false;
+}
+
+TEST(PendingCommandTest, RunsAtOnceAndGetsItsInputAtFinish) {
+  absl::StatusOr<TempDir> dir = TempDir::Make("spawn-test-");
+  ASSERT_TRUE(dir.ok());
+  std::string marker = dir->path() + "/started";
+  auto command = PendingCommand::Start(
+      {.argv = {"/bin/sh", "-c", "touch " + marker + "; tr a-z A-Z"}, .stdin_data = "ignored"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_TRUE(AppearsSoon(marker));  // before Finish
+  absl::StatusOr<SpawnResult> result = command->Finish("hello");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->success()) << result->Describe();
+  EXPECT_EQ(result->out, "HELLO");
+  EXPECT_FALSE(command->Finish("again").ok());
+}
+
+TEST(PendingCommandTest, DestroyedUnfinishedIsKilledAndReaped) {
+  absl::StatusOr<TempDir> dir = TempDir::Make("spawn-test-");
+  ASSERT_TRUE(dir.ok());
+  std::string pid_file = dir->path() + "/pid";
+  {
+    auto command = PendingCommand::Start(
+        {.argv = {"/bin/sh", "-c", "echo $$ > " + pid_file + ".tmp; mv " + pid_file +
+                                       ".tmp " + pid_file + "; exec cat"}});
+    ASSERT_TRUE(command.ok()) << command.status();
+    ASSERT_TRUE(AppearsSoon(pid_file));
+  }
+  absl::StatusOr<std::string> pid = ReadFile(pid_file);
+  ASSERT_TRUE(pid.ok());
+  EXPECT_NE(::kill(std::stoi(*pid), 0), 0) << "child still exists (or is an unreaped zombie)";
+}
+
 }  // namespace
 }  // namespace berth
