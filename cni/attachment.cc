@@ -4,6 +4,7 @@
 #include <sys/vfs.h>
 
 #include <cerrno>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -51,7 +52,51 @@ std::string ContextOf(absl::string_view verb, const NetworkConfig& network,
   return absl::StrCat(verb, " sandbox ", request.container_id, " on network ", network.name);
 }
 
-// Runs `command` for one plugin of an attachment-level call (ADD, DEL, CHECK).
+// The plugins of one ADD or DEL, called one after another; each that StartsEarly is started
+// while the one before it still runs (its Go runtime's start-up overlaps that plugin's work),
+// and acts only once it is called.
+class PluginPipeline {
+ public:
+  PluginPipeline(const NetworkConfig& network, absl::string_view command,
+                 std::vector<std::string> env, const ExecOptions& options)
+      : network_(network), command_(command), env_(std::move(env)), options_(options) {}
+
+  // Starts `plugin` now if it may be; a failure to start is left for its turn to report.
+  void StartAhead(const PluginConfig& plugin) {
+    ahead_.reset();
+    if (!StartsEarly(plugin)) return;
+    absl::StatusOr<StartedPlugin> started =
+        StartPlugin(network_, plugin, command_, env_, options_);
+    if (started.ok()) ahead_.emplace(&plugin, *std::move(started));
+  }
+
+  // Kills the plugin started ahead, if any: it never acts.
+  void Cancel() { ahead_.reset(); }
+
+  // Calls `plugin` with `config`, having started `next` (when set) ahead.
+  absl::StatusOr<std::string> Call(const PluginConfig& plugin, const json& config,
+                                   const PluginConfig* next) {
+    absl::StatusOr<StartedPlugin> current = absl::UnknownError("not started");
+    if (ahead_.has_value() && ahead_->first == &plugin) {
+      current = std::move(ahead_->second);
+    } else {
+      current = StartPlugin(network_, plugin, command_, env_, options_);
+    }
+    ahead_.reset();
+    if (!current.ok()) return current.status();
+    if (next != nullptr) StartAhead(*next);
+    return FinishPlugin(*current, config, options_);
+  }
+
+ private:
+  const NetworkConfig& network_;
+  std::string command_;
+  std::vector<std::string> env_;
+  const ExecOptions& options_;
+  std::optional<std::pair<const PluginConfig*, StartedPlugin>> ahead_;
+};
+
+// Runs `command` for one plugin of an attachment-level call (CHECK).
 absl::StatusOr<std::string> CallPlugin(absl::string_view command, const NetworkConfig& network,
                                        const PluginConfig& plugin, const AttachRequest& request,
                                        const std::string& netns, const json* prev_result,
@@ -144,7 +189,8 @@ absl::StatusOr<Attachment> AttachmentFromJson(const json& doc) {
 }  // namespace
 
 absl::StatusOr<Attachment> Add(const NetworkConfig& network, const AttachRequest& request,
-                               const ExecOptions& options) {
+                               const ExecOptions& options,
+                               const std::function<absl::Status()>& netns_ready) {
   std::string context = ContextOf("attaching", network, request);
   if (network.plugins.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(context, ": the network has no plugins"));
@@ -153,12 +199,20 @@ absl::StatusOr<Attachment> Add(const NetworkConfig& network, const AttachRequest
     return absl::InvalidArgumentError(
         absl::StrCat(context, ": container id, netns and ifname are required"));
   }
+  PluginPipeline pipeline(network, "ADD", PluginEnv("ADD", &request, request.netns, options),
+                          options);
+  if (netns_ready) {
+    pipeline.StartAhead(network.plugins.front());
+    RETURN_IF_ERROR(netns_ready());  // no plugin has acted yet
+  }
   json prev;  // null before the first plugin
   Result result;
-  for (const PluginConfig& plugin : network.plugins) {
+  for (size_t i = 0; i < network.plugins.size(); ++i) {
+    const PluginConfig& plugin = network.plugins[i];
+    const PluginConfig* next = i + 1 < network.plugins.size() ? &network.plugins[i + 1] : nullptr;
     absl::StatusOr<Result> parsed;
-    absl::StatusOr<std::string> out = CallPlugin("ADD", network, plugin, request, request.netns,
-                                                 prev.is_null() ? nullptr : &prev, options);
+    absl::StatusOr<std::string> out = pipeline.Call(
+        plugin, PluginStdin(network, plugin, request, prev.is_null() ? nullptr : &prev), next);
     if (out.ok()) {
       parsed = ParseResult(*out);
       if (!parsed.ok()) {
@@ -169,6 +223,7 @@ absl::StatusOr<Attachment> Add(const NetworkConfig& network, const AttachRequest
       parsed = out.status();
     }
     if (!parsed.ok()) {
+      pipeline.Cancel();
       RollBack(network, request, std::move(prev), options);
       return Annotate(parsed.status(), context);
     }
@@ -187,11 +242,14 @@ absl::Status Del(const Attachment& attachment, const ExecOptions& options) {
   if (VersionAtLeast(network.cni_version, "0.4.0") && !attachment.result.raw.is_null()) {
     prev = &attachment.result.raw;
   }
+  PluginPipeline pipeline(network, "DEL", PluginEnv("DEL", &request, netns, options), options);
   // Every plugin runs even when one fails, so that a failing plugin does not keep the IPAM
   // plugin from releasing the address; the first error is returned.
   absl::Status first;
   for (auto it = network.plugins.rbegin(); it != network.plugins.rend(); ++it) {
-    absl::Status status = CallPlugin("DEL", network, *it, request, netns, prev, options).status();
+    const PluginConfig* next = it + 1 != network.plugins.rend() ? &*(it + 1) : nullptr;
+    absl::Status status =
+        pipeline.Call(*it, PluginStdin(network, *it, request, prev), next).status();
     if (!status.ok()) {
       LOG_WARN("{}: {}", ContextOf("detaching", network, request), status.ToString());
       if (first.ok()) first = status;

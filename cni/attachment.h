@@ -2,6 +2,7 @@
 #define BERTH_CNI_ATTACHMENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,8 +61,14 @@ struct Attachment {
 // IgnoreUnknown=1;K8S_POD_NAMESPACE;K8S_POD_NAME;K8S_POD_INFRA_CONTAINER_ID;K8S_POD_UID) and the
 // stdin config (name, cniVersion, runtimeConfig). When a plugin fails, DEL runs for the list (so
 // no IP stays allocated) and the error carries the plugin's code and message.
+//
+// Plugins are started ahead of their turn where that is safe (plugin_exec.h StartsEarly), so
+// that their start-up overlaps the previous plugin's work. With `netns_ready`, the first one is
+// started before request.netns exists and is called only once `netns_ready` returns OK; its
+// error is returned as it is, before any plugin acted.
 absl::StatusOr<Attachment> Add(const NetworkConfig& network, const AttachRequest& request,
-                               const ExecOptions& options);
+                               const ExecOptions& options,
+                               const std::function<absl::Status()>& netns_ready = nullptr);
 
 // CNI DEL of the list in reverse order, with the cached result as prevResult. Idempotent: a
 // missing netns is passed as empty CNI_NETNS (plugins then only release what they hold).

@@ -144,17 +144,33 @@ json PluginStdin(const NetworkConfig& network, const PluginConfig& plugin,
 absl::StatusOr<std::string> InvokePlugin(const NetworkConfig& network, const PluginConfig& plugin,
                                          absl::string_view command, const json& config,
                                          std::vector<std::string> env, const ExecOptions& options) {
+  ASSIGN_OR_RETURN(StartedPlugin started,
+                   StartPlugin(network, plugin, command, std::move(env), options));
+  return FinishPlugin(started, config, options);
+}
+
+absl::StatusOr<StartedPlugin> StartPlugin(const NetworkConfig& network, const PluginConfig& plugin,
+                                          absl::string_view command,
+                                          std::vector<std::string> env,
+                                          const ExecOptions& options) {
   std::string what = absl::StrCat("network ", network.name, ": plugin ", plugin.type, " ", command);
   absl::StatusOr<std::string> binary = FindPlugin(plugin.type, options.plugin_dirs);
   if (!binary.ok()) return Annotate(binary.status(), what);
   SpawnOptions spawn{
       .argv = {*binary},
       .env = std::move(env),
-      .stdin_data = config.dump(),
       .timeout = options.timeout,
       .max_output = kMaxPluginOutputBytes + 1,
   };
-  absl::StatusOr<SpawnResult> run = RunCommand(spawn);
+  absl::StatusOr<PendingCommand> started = PendingCommand::Start(spawn);
+  if (!started.ok()) return Annotate(started.status(), what);
+  return StartedPlugin{.what = std::move(what), .command = *std::move(started)};
+}
+
+absl::StatusOr<std::string> FinishPlugin(StartedPlugin& plugin, const json& config,
+                                         const ExecOptions& options) {
+  const std::string& what = plugin.what;
+  absl::StatusOr<SpawnResult> run = plugin.command.Finish(config.dump());
   if (!run.ok()) return Annotate(run.status(), what);
   if (run->timed_out) {
     return absl::DeadlineExceededError(
@@ -166,6 +182,17 @@ absl::StatusOr<std::string> InvokePlugin(const NetworkConfig& network, const Plu
   }
   if (!run->success()) return PluginFailure(what, *run);
   return std::move(run->out);
+}
+
+bool StartsEarly(const PluginConfig& plugin) {
+  static constexpr absl::string_view kReferencePlugins[] = {
+      "bandwidth", "bridge",  "dummy", "firewall", "host-device", "ipvlan", "loopback",
+      "macvlan",   "portmap", "ptp",   "sbr",      "tap",         "tuning", "vlan",
+      "vrf"};
+  for (absl::string_view type : kReferencePlugins) {
+    if (plugin.type == type) return true;
+  }
+  return false;
 }
 
 }  // namespace berth::cni

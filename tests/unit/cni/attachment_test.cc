@@ -1,11 +1,13 @@
 #include "cni/attachment.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cni/plugin_exec.h"
@@ -149,6 +151,29 @@ class FakePluginTest : public ::testing::Test {
     ASSERT_TRUE(WriteFileAtomic(tmp_->path() + "/bin/" + name, script, 0755).ok());
   }
 
+  // A plugin named like a reference plugin (so Add may start it ahead of its turn) that logs
+  // "start <name> <command>" to log/starts as soon as it runs, then behaves as Plugin's.
+  void EarlyPlugin(const std::string& name, const std::string& on_add) {
+    Plugin(name, on_add);
+    std::string path = tmp_->path() + "/bin/" + name;
+    absl::StatusOr<std::string> script = ReadFile(path);
+    ASSERT_TRUE(script.ok());
+    std::string start = absl::StrCat("#!/bin/sh\necho \"start ", name, " $CNI_COMMAND\" >> ",
+                                     tmp_->path(), "/log/starts\n");
+    ASSERT_TRUE(
+        WriteFileAtomic(path, start + script->substr(script->find('\n') + 1), 0755).ok());
+  }
+
+  // Whether log/starts has `line`, waiting for it at most 10 s.
+  bool StartedSoon(const std::string& line) {
+    for (int i = 0; i < 1000; ++i) {
+      absl::StatusOr<std::string> starts = ReadFile(tmp_->path() + "/log/starts");
+      if (starts.ok() && absl::StrContains(*starts, line)) return true;
+      ::usleep(10 * 1000);
+    }
+    return false;
+  }
+
   std::vector<std::string> Calls() {
     absl::StatusOr<std::string> text = ReadFile(tmp_->path() + "/log/calls");
     if (!text.ok()) return {};
@@ -201,6 +226,76 @@ TEST_F(FakePluginTest, FailedAddRunsDelForTheListAndCarriesThePluginError) {
                                    "bad DEL /proc/self/ns/net", "one DEL /proc/self/ns/net"));
   // The clean-up DEL has what the list returned so far.
   EXPECT_EQ(Stdin("one", "DEL")["prevResult"], json::parse(kOkResult));
+}
+
+TEST_F(FakePluginTest, ReferencePluginsStartAheadButActInTurn) {
+  // bridge goes on only once portmap runs: portmap must have been started during bridge's turn.
+  std::string starts = tmp_->path() + "/log/starts";
+  EarlyPlugin("bridge", absl::StrCat("i=0; while ! grep -q 'start portmap ADD' ", starts,
+                                     " && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; grep -c ",
+                                     "'start portmap ADD' ", starts, " > ", tmp_->path(),
+                                     "/log/portmap-seen; echo '", kOkResult, "'"));
+  EarlyPlugin("portmap", absl::StrCat("echo '", kSecondResult, "'"));
+  absl::StatusOr<Attachment> attachment = Add(TwoPlugins("bridge", "portmap"), Request(), options_);
+  ASSERT_TRUE(attachment.ok()) << attachment.status();
+  EXPECT_EQ(*ReadFile(tmp_->path() + "/log/portmap-seen"), "1\n");
+  EXPECT_THAT(Calls(), ElementsAre("bridge ADD /proc/self/ns/net", "portmap ADD /proc/self/ns/net"));
+  EXPECT_EQ(Stdin("portmap", "ADD")["prevResult"], json::parse(kOkResult));
+  EXPECT_EQ(attachment->result.raw, json::parse(kSecondResult));
+}
+
+TEST_F(FakePluginTest, OtherPluginsStartOnlyInTurn) {
+  std::string starts = tmp_->path() + "/log/starts";
+  Plugin("one", absl::StrCat("if [ -e ", starts, " ]; then echo early > ", tmp_->path(),
+                             "/log/early; fi; echo '", kOkResult, "'"));
+  Plugin("two", absl::StrCat("echo '", kOkResult, "'"));
+  absl::StatusOr<std::string> two = ReadFile(tmp_->path() + "/bin/two");
+  ASSERT_TRUE(two.ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp_->path() + "/bin/two",
+                              absl::StrCat("#!/bin/sh\necho start >> ", starts, "\n",
+                                           two->substr(two->find('\n') + 1)),
+                              0755)
+                  .ok());
+  ASSERT_TRUE(Add(TwoPlugins("one", "two"), Request(), options_).ok());
+  EXPECT_FALSE(ReadFile(tmp_->path() + "/log/early").ok());
+  EXPECT_THAT(Calls(), ElementsAre("one ADD /proc/self/ns/net", "two ADD /proc/self/ns/net"));
+}
+
+TEST_F(FakePluginTest, NetnsReadyGatesTheFirstPlugin) {
+  EarlyPlugin("bridge", absl::StrCat("echo '", kOkResult, "'"));
+  EarlyPlugin("portmap", absl::StrCat("echo '", kOkResult, "'"));
+  bool started = false;
+  std::vector<std::string> calls_then = {"not called"};
+  absl::StatusOr<Attachment> attachment =
+      Add(TwoPlugins("bridge", "portmap"), Request(), options_, [&] {
+        started = StartedSoon("start bridge ADD");
+        calls_then = Calls();
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(attachment.ok()) << attachment.status();
+  EXPECT_TRUE(started);              // running while the namespace was being made...
+  EXPECT_THAT(calls_then, IsEmpty());  // ...but acting only after
+  EXPECT_THAT(Calls(), ElementsAre("bridge ADD /proc/self/ns/net", "portmap ADD /proc/self/ns/net"));
+}
+
+TEST_F(FakePluginTest, NetnsReadyFailureRunsNoPlugin) {
+  EarlyPlugin("bridge", absl::StrCat("echo '", kOkResult, "'"));
+  EarlyPlugin("portmap", absl::StrCat("echo '", kOkResult, "'"));
+  absl::StatusOr<Attachment> attachment =
+      Add(TwoPlugins("bridge", "portmap"), Request(), options_,
+          [] { return absl::InvalidArgumentError("setting sysctl net.x: no such sysctl"); });
+  EXPECT_EQ(attachment.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(attachment.status().message(), "setting sysctl net.x: no such sysctl");
+  EXPECT_THAT(Calls(), IsEmpty());  // no ADD, so nothing to DEL
+}
+
+TEST_F(FakePluginTest, AFailedPluginCancelsTheOneStartedAhead) {
+  EarlyPlugin("bridge", R"(echo '{"cniVersion":"1.0.0","code":7,"msg":"no"}'; exit 1)");
+  EarlyPlugin("portmap", absl::StrCat("echo '", kOkResult, "'"));
+  absl::StatusOr<Attachment> attachment = Add(TwoPlugins("bridge", "portmap"), Request(), options_);
+  ASSERT_FALSE(attachment.ok());
+  EXPECT_THAT(Calls(), ElementsAre("bridge ADD /proc/self/ns/net", "portmap DEL /proc/self/ns/net",
+                                   "bridge DEL /proc/self/ns/net"));
 }
 
 TEST_F(FakePluginTest, FailureWithoutJsonCarriesStderr) {
