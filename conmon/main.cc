@@ -86,15 +86,17 @@ int Fail(int sync_fd, const absl::Status& status) {
   return 1;
 }
 
-void SetUpProcess(const LaunchConfig& config) {
+void OpenLog(const LaunchConfig& config) {
   OpenMonLog((config.pod_dir() + "/mon.log").c_str(), config.log_level() == "debug" ||
                                                           config.log_level() == "trace");
   MON_INFO("berth-mon %s for pod %s", kVersion, config.pod_id().c_str());
-  if (config.oom_score_adj() != 0) {
-    absl::Status adjusted = SetOomScoreAdj(config.oom_score_adj());
-    if (!adjusted.ok()) {
-      MON_WARN("keeping the inherited oom_score_adj: %s", adjusted.ToString().c_str());
-    }
+}
+
+void AdjustOomScore(int adj) {
+  if (adj == 0) return;
+  absl::Status adjusted = SetOomScoreAdj(adj);
+  if (!adjusted.ok()) {
+    MON_WARN("keeping the inherited oom_score_adj: %s", adjusted.ToString().c_str());
   }
 }
 
@@ -102,8 +104,10 @@ int Run(const Flags& flags) {
   absl::StatusOr<LaunchConfig> config = ReadConfig(flags.config_fd);
   if (!config.ok()) return Fail(flags.sync_fd, config.status());
   if (absl::Status detached = Daemonize(); !detached.ok()) return Fail(flags.sync_fd, detached);
-  SetUpProcess(*config);
-  absl::StatusOr<PodNamespaces> namespaces = CreatePodNamespaces(*config);
+  OpenLog(*config);
+  AdjustOomScore(config->oom_score_adj());  // before the holder: the pod's init inherits it
+  NamespaceHolder holder;
+  absl::StatusOr<PodNamespaces> namespaces = CreatePodNamespaces(*config, &holder);
   if (!namespaces.ok()) return Fail(flags.sync_fd, namespaces.status());
   LaunchResult result;
   result.set_pid(::getpid());
@@ -124,7 +128,14 @@ int Run(const Flags& flags) {
     monitor.Teardown();
     return Fail(flags.sync_fd, ready);
   }
+  // berthd goes on (CNI ADD) while the holder brings `lo` up; should that fail, berthd's Hello
+  // finds the monitor gone and RunPodSandbox undoes the pod.
   Report(flags.sync_fd, result);
+  if (absl::Status finished = FinishPodNamespaces(&holder); !finished.ok()) {
+    MON_ERROR("%s", finished.ToString().c_str());
+    monitor.Teardown();
+    return 1;
+  }
   MON_INFO("serving on %s", monitor.socket_path().c_str());
   ::malloc_trim(0);
   absl::Status ran = (*loop)->Run();

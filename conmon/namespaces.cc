@@ -31,22 +31,21 @@ namespace {
 // What the holder child reports through its pipe (a plain struct: it is written after fork).
 enum Stage : int32_t {
   kOk = 0,
-  kUnshare,
+  kClone,
   kHostname,
   kLoopbackSocket,
   kLoopbackFlags,
   kSysctlOpen,
   kSysctlWrite,
-  kForkInit,
   kPinCreate,
   kPinMount,
 };
 
+// The holder sends two: one once the namespaces are pinned, one once `lo` is up.
 struct Report {
   int32_t stage = kOk;
   int32_t error = 0;  // errno
   int32_t index = 0;  // which sysctl or pin
-  int32_t init_pid = 0;
   int32_t pinned = 0;  // pins in place (the first ones of the plan's list)
 };
 
@@ -64,9 +63,9 @@ struct PinPlan {
   std::string target;
 };
 
-// Everything the children need, prepared before fork: they only read it.
+// Everything the holder needs, prepared before the clone: it only reads it.
 struct HolderPlan {
-  int flags = 0;
+  int flags = 0;  // CLONE_NEW*
   bool new_net = false;
   bool new_pid = false;
   std::string hostname;
@@ -98,8 +97,9 @@ void WriteReport(int fd, const Report& report) {
   ::_exit(1);
 }
 
-// pid 1 of the pod's PID namespace: reaps whatever is reparented to it; exits on SIGTERM from
-// outside the namespace (the monitor); SIGKILL from outside ends it as well.
+// pid 1 of the pod's PID namespace (the holder stays as it): reaps whatever is reparented to
+// it; exits on SIGTERM from outside the namespace (the monitor); SIGKILL from outside ends it
+// as well.
 [[noreturn]] void RunInit() {
   ::syscall(SYS_close_range, 3u, ~0u, 0u);
   ::prctl(PR_SET_NAME, "berth-pod-init", 0, 0, 0);
@@ -165,34 +165,32 @@ void PinAll(const HolderPlan& plan, Report& report) {
   }
 }
 
-// The holder child: only async-signal-safe calls from here on. It makes the namespaces, pins
-// them itself (the pins and the init keep them once it exits), reports and exits: the monitor
-// waits for one message, not a round trip.
+// The holder, cloned into the new namespaces (the PID namespace's pid 1 when there is one):
+// only async-signal-safe calls. It sets the hostname and the sysctls, pins the namespaces and
+// reports; the monitor then goes on while the holder brings `lo` up (0.4 ms of IPv6 and route
+// set-up that CNI ADD does not wait for) and reports again. Then it stays as the init, or
+// exits.
 [[noreturn]] void RunHolder(const HolderPlan& plan) {
   CloseAllExcept(plan.report_fd);
-  if (::unshare(plan.flags) != 0) FailHolder(plan, kUnshare);
   if (plan.set_hostname && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
     FailHolder(plan, kHostname);
   }
-  if (plan.new_net) BringUpLoopback(plan);
   WriteSysctls(plan);
   Report report;
-  if (plan.new_pid) {
-    pid_t init = ::fork();
-    if (init < 0) FailHolder(plan, kForkInit);
-    if (init == 0) RunInit();
-    report.init_pid = init;
-  }
   PinAll(plan, report);
   WriteReport(plan.report_fd, report);
+  if (plan.new_net) BringUpLoopback(plan);
+  WriteReport(plan.report_fd, Report{});
+  if (plan.new_pid) RunInit();
   ::_exit(0);
 }
 
 absl::Status DescribeFailure(const HolderPlan& plan, const Report& report) {
   int err = report.error;
   switch (report.stage) {
-    case kUnshare:
-      return absl::InternalError(absl::StrCat("unsharing namespaces: ", std::strerror(err)));
+    case kClone:
+      return absl::InternalError(absl::StrCat("cloning into new namespaces: ",
+                                              std::strerror(err)));
     case kHostname:
       return absl::InvalidArgumentError(
           absl::StrCat("setting hostname \"", plan.hostname, "\": ", std::strerror(err)));
@@ -206,8 +204,6 @@ absl::Status DescribeFailure(const HolderPlan& plan, const Report& report) {
           "setting sysctl ", sysctl.name, "=", sysctl.value, " (", sysctl.path, "): ",
           err == ENOENT ? "no such sysctl in this kernel" : std::strerror(err)));
     }
-    case kForkInit:
-      return absl::InternalError(absl::StrCat("starting the pod's init: ", std::strerror(err)));
     case kPinCreate:
     case kPinMount: {
       const PinPlan& pin = plan.pins[report.index];
@@ -238,7 +234,6 @@ absl::StatusOr<HolderPlan> MakePlan(const monitor::v1::LaunchConfig& config) {
     }
     plan.sysctls.push_back({.name = name, .path = SysctlPath(name), .value = value});
   }
-  // The PID namespace is the init's: the holder's pid_for_children once the init exists.
   const std::pair<bool, const char*> types[] = {{config.new_net(), "net"},
                                                 {config.new_ipc(), "ipc"},
                                                 {config.new_uts(), "uts"},
@@ -250,10 +245,8 @@ absl::StatusOr<HolderPlan> MakePlan(const monitor::v1::LaunchConfig& config) {
       RETURN_IF_ERROR(
           Annotate(MakeDirs(dir, 0755), absl::StrCat("pinning the ", type, " namespace")));
     }
-    std::string name = type;
     plan.pins.push_back({.type = type,
-                         .source = absl::StrCat("/proc/self/ns/",
-                                                name == "pid" ? "pid_for_children" : type),
+                         .source = absl::StrCat("/proc/self/ns/", type),
                          .target = absl::StrCat(dir, "/", config.pod_id())});
   }
   return plan;
@@ -273,6 +266,23 @@ void ReapHolder(pid_t holder) {
   }
 }
 
+// Reads one Report; false when the holder died first.
+bool ReadReport(int fd, Report* report) {
+  ssize_t n;
+  do {
+    n = ::read(fd, report, sizeof(*report));
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof(*report));
+}
+
+// Kills and reaps the holder (the init when it is one) and removes the pins it made.
+void Abandon(pid_t holder, PodNamespaces* namespaces) {
+  ::kill(holder, SIGKILL);
+  ReapHolder(holder);
+  namespaces->init_pid = 0;
+  DestroyPodNamespaces(namespaces);
+}
+
 }  // namespace
 
 std::string SysctlPath(const std::string& name) {
@@ -280,7 +290,8 @@ std::string SysctlPath(const std::string& name) {
   return absl::StrCat("/proc/sys/", absl::StrReplaceAll(name, {{".", "/"}}));
 }
 
-absl::StatusOr<PodNamespaces> CreatePodNamespaces(const monitor::v1::LaunchConfig& config) {
+absl::StatusOr<PodNamespaces> CreatePodNamespaces(const monitor::v1::LaunchConfig& config,
+                                                  NamespaceHolder* holder_out) {
   PodNamespaces result;
   if (!config.new_net() && !config.new_ipc() && !config.new_uts() && !config.new_pid()) {
     return result;
@@ -294,30 +305,48 @@ absl::StatusOr<PodNamespaces> CreatePodNamespaces(const monitor::v1::LaunchConfi
   if (::pipe2(report_pipe, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   UniqueFd report_read(report_pipe[0]), report_write(report_pipe[1]);
   plan.report_fd = report_write.get();
-  pid_t holder = ::fork();
-  if (holder < 0) return ErrnoStatus(errno, "forking the namespace holder");
+  // A fork straight into the new namespaces: in a new PID namespace the holder is its pid 1.
+  pid_t holder = static_cast<pid_t>(
+      ::syscall(SYS_clone, static_cast<unsigned long>(plan.flags | SIGCHLD), nullptr, nullptr,
+                nullptr, 0UL));
+  if (holder < 0) {
+    return DescribeFailure(plan, Report{.stage = kClone, .error = errno});
+  }
   if (holder == 0) RunHolder(plan);
   report_write.Reset();
   Report report;
-  ssize_t n;
-  do {
-    n = ::read(report_read.get(), &report, sizeof(report));
-  } while (n < 0 && errno == EINTR);
-  // The holder exits right after reporting; its init (if any) is our child from then on, as
-  // we are a child subreaper.
-  ReapHolder(holder);
-  if (n != static_cast<ssize_t>(sizeof(report))) {
+  if (!ReadReport(report_read.get(), &report)) {
+    // Killed before it could say which pins it made: remove them all (the paths are this
+    // pod's alone).
+    for (const PinPlan& pin : plan.pins) result.pins[pin.type] = pin.target;
+    Abandon(holder, &result);
     return absl::InternalError("the namespace holder died before reporting");
   }
-  result.init_pid = report.init_pid;
   for (int i = 0; i < report.pinned && i < static_cast<int>(plan.pins.size()); ++i) {
     result.pins[plan.pins[i].type] = plan.pins[i].target;
   }
   if (report.stage != kOk) {
-    DestroyPodNamespaces(&result);
+    Abandon(holder, &result);
     return DescribeFailure(plan, report);
   }
+  if (config.new_pid()) result.init_pid = holder;
+  holder_out->pid = holder;
+  holder_out->is_init = config.new_pid();
+  holder_out->report = std::move(report_read);
   return result;
+}
+
+absl::Status FinishPodNamespaces(NamespaceHolder* holder) {
+  if (holder->pid <= 0) return absl::OkStatus();
+  Report report;
+  bool read = ReadReport(holder->report.get(), &report);
+  holder->report.Reset();
+  if (!holder->is_init) ReapHolder(holder->pid);
+  holder->pid = 0;
+  if (!read) return absl::InternalError("the namespace holder died before bringing up lo");
+  // Only `lo` is left to fail here, and its message needs nothing from the plan.
+  if (report.stage != kOk) return DescribeFailure(HolderPlan{}, report);
+  return absl::OkStatus();
 }
 
 void DestroyPodNamespaces(PodNamespaces* namespaces) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 #include "proto/monitor.pb.h"
 
 namespace berth::mon {
@@ -17,13 +18,26 @@ struct PodNamespaces {
   pid_t init_pid = 0;  // the PID namespace's init (our child), 0 without one
 };
 
-// Unshares the namespaces `config` asks for in a holder child (hostname, `lo` up and the
-// sysctls applied inside them), which starts the PID namespace's init, pins them all and
-// exits. The caller
-// must be a child subreaper, so that the init becomes its child. On failure nothing is left
-// (pins removed, children killed and reaped); the status carries a google.rpc code and names
-// what failed (InvalidArgument for a sysctl the kernel refuses).
-absl::StatusOr<PodNamespaces> CreatePodNamespaces(const monitor::v1::LaunchConfig& config);
+// The holder process once the namespaces are pinned: it still brings `lo` up, then stays as the
+// PID namespace's init or exits. FinishPodNamespaces waits for that.
+struct NamespaceHolder {
+  pid_t pid = 0;
+  bool is_init = false;
+  UniqueFd report;
+};
+
+// Clones a holder into the namespaces `config` asks for, which sets the hostname, applies the
+// sysctls inside them, pins them all and reports; with a new PID namespace it is that
+// namespace's init. The caller must be a child subreaper. Returns once the pins are in place,
+// with `holder` still bringing `lo` up. On failure nothing is left (pins removed, the holder
+// killed and reaped); the status carries a google.rpc code and names what failed
+// (InvalidArgument for a sysctl the kernel refuses).
+absl::StatusOr<PodNamespaces> CreatePodNamespaces(const monitor::v1::LaunchConfig& config,
+                                                  NamespaceHolder* holder);
+
+// Waits for the holder's last report (`lo` up) and reaps it unless it is the init. On failure
+// the caller tears the namespaces down (DestroyPodNamespaces).
+absl::Status FinishPodNamespaces(NamespaceHolder* holder);
 
 // Kills and reaps the init, removes every pin. Best effort: failures are logged.
 void DestroyPodNamespaces(PodNamespaces* namespaces);
