@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -145,6 +146,25 @@ absl::Status SandboxManager::SetUp(Sandbox& sandbox, UndoStack& undo) {
     absl::Status record_status = RemoveAll(paths.record_dir);
     return status.ok() ? record_status : status;
   });
+  // Before the network's, so that a failure releases the network while its namespace is still
+  // pinned; nothing to do until the monitor is launched.
+  undo.Push("pod monitor", [this, &sandbox] {
+    if (sandbox.record.monitor_pid() == 0) return absl::OkStatus();
+    absl::Status status = StopMonitor(MonitorStopFor(sandbox));
+    sandbox.monitor.reset();
+    return status;
+  });
+  std::optional<cni::Attachment> pending;
+  if (!ns.host_network) {
+    ASSIGN_OR_RETURN(pending, PrepareNetwork(sandbox, undo));
+  }
+  // Mounted while CNI ADD runs: recorded first, so that a crash meanwhile still unmounts it.
+  if (!ns.host_ipc) {
+    record.set_shm_path(paths.ShmDir());
+    undo.Push("pod /dev/shm", [paths] { return sandbox::UnmountShm(paths.ShmDir()); });
+  }
+  // CREATING, with the attachment about to be made and the shm. The monitor's pid and pins
+  // come with READY; a restart finds them at their fixed paths meanwhile.
   RETURN_IF_ERROR(Persist(sandbox));
 
   if (!config.linux().cgroup_parent().empty()) {
@@ -159,19 +179,7 @@ absl::Status SandboxManager::SetUp(Sandbox& sandbox, UndoStack& undo) {
     if (!created.empty()) RETURN_IF_ERROR(Persist(sandbox));
   }
 
-  RETURN_IF_ERROR(StartMonitor(sandbox, undo));
-  std::optional<cni::Attachment> pending;
-  if (!ns.host_network) {
-    ASSIGN_OR_RETURN(pending, PrepareNetwork(sandbox, undo));
-  }
-  // Mounted while CNI ADD runs: recorded first, so that a crash meanwhile still unmounts it.
-  if (!ns.host_ipc) {
-    record.set_shm_path(paths.ShmDir());
-    undo.Push("pod /dev/shm", [paths] { return sandbox::UnmountShm(paths.ShmDir()); });
-  }
-  // One record for the monitor (pid, pins), the attachment about to be made and the shm.
-  RETURN_IF_ERROR(Persist(sandbox));
-  RETURN_IF_ERROR(AttachNetwork(sandbox, pending, undo));
+  RETURN_IF_ERROR(LaunchAndAttach(sandbox, pending));
 
   sandbox::PodFilesOptions files;
   files.dir = paths.pod_dir;
@@ -186,8 +194,7 @@ absl::Status SandboxManager::SetUp(Sandbox& sandbox, UndoStack& undo) {
   return Persist(sandbox);
 }
 
-absl::Status SandboxManager::StartMonitor(Sandbox& sandbox, UndoStack& undo) {
-  SandboxRecord& record = sandbox.record;
+mon::LaunchOptions SandboxManager::MonitorLaunchFor(const SandboxRecord& record) const {
   const runtime::v1::PodSandboxConfig& config = record.config();
   SandboxPaths paths = Paths(record.id());
   PodNamespaces ns = PodNamespacesOf(config);
@@ -211,17 +218,7 @@ absl::Status SandboxManager::StartMonitor(Sandbox& sandbox, UndoStack& undo) {
   mc.set_runtime_root(handler.runtime_root);
   mc.set_log_level(options_.config->log_level);
   mc.set_oom_score_adj(kMonitorOomScoreAdj);
-
-  ASSIGN_OR_RETURN(monitor::v1::LaunchResult result, mon::LaunchMonitor(launch));
-  record.set_monitor_pid(result.pid());
-  for (const auto& [type, pin] : result.namespaces()) (*record.mutable_namespaces())[type] = pin;
-  undo.Push("pod monitor", [this, &sandbox] {
-    MonitorStopRequest stop = MonitorStopFor(sandbox);
-    absl::Status status = StopMonitor(stop);
-    sandbox.monitor.reset();
-    return status;
-  });
-  return absl::OkStatus();  // connected while CNI ADD runs (AttachNetwork)
+  return launch;
 }
 
 absl::StatusOr<cni::Attachment> SandboxManager::PrepareNetwork(Sandbox& sandbox, UndoStack& undo) {
@@ -234,7 +231,9 @@ absl::StatusOr<cni::Attachment> SandboxManager::PrepareNetwork(Sandbox& sandbox,
     return absl::FailedPreconditionError(absl::StrCat("no CNI network is ready: ", why));
   }
   cni::Attachment pending;
-  pending.request = AttachRequestFor(record.id(), record.namespaces().at("net"), record.config());
+  // Where the monitor pins the network namespace.
+  std::string netns = absl::StrCat(options_.config->runroot, "/ns/net/", record.id());
+  pending.request = AttachRequestFor(record.id(), netns, record.config());
   pending.network = *network;
   // Cached before ADD, so that a crash in the middle still gets its DEL on the next start.
   RETURN_IF_ERROR(cni::SaveAttachment(paths.CniCache(), pending));
@@ -251,29 +250,42 @@ absl::StatusOr<cni::Attachment> SandboxManager::PrepareNetwork(Sandbox& sandbox,
   return pending;
 }
 
-// CNI ADD, the longest step, runs here while a helper thread connects to the monitor and
-// mounts the pod's /dev/shm: neither needs the pod's IPs. Without a network the helper's work
-// runs inline.
-absl::Status SandboxManager::AttachNetwork(Sandbox& sandbox,
-                                           const std::optional<cni::Attachment>& pending,
-                                           UndoStack& undo) {
+// The monitor's launch, CNI ADD, the monitor connection and the shm, overlapped: a helper
+// thread launches the monitor (which makes and pins the namespaces), then connects to it and
+// mounts /dev/shm, while CNI ADD starts its first plugin and hands it its input once the
+// network namespace is pinned. Without a network it all runs here.
+absl::Status SandboxManager::LaunchAndAttach(Sandbox& sandbox,
+                                             const std::optional<cni::Attachment>& pending) {
   SandboxRecord& record = sandbox.record;
   SandboxPaths paths = Paths(record.id());
+  mon::LaunchOptions launch = MonitorLaunchFor(record);
   bool shm = !record.shm_path().empty();
+  absl::StatusOr<monitor::v1::LaunchResult> launched = absl::UnknownError("not launched");
+  absl::Notification pinned;
   std::unique_ptr<mon::MonitorClient> client;
   absl::Status shm_status;
-  auto side_work = [this, &client, &shm_status, shm, id = record.id(), paths,
-                    lost = sandbox.monitor_lost] {
+  auto launch_and_connect = [&, id = record.id(), lost = sandbox.monitor_lost] {
+    launched = mon::LaunchMonitor(launch);
+    pinned.Notify();
+    if (!launched.ok()) return;
     client = DialMonitor(id, lost);
     if (shm) shm_status = sandbox::MountShm(paths.ShmDir());
   };
   absl::StatusOr<cni::Attachment> attached;
   if (pending.has_value()) {
-    std::thread helper(side_work);
-    attached = cni::Add(pending->network, pending->request, CniOptions());
+    std::thread helper(launch_and_connect);
+    attached = cni::Add(pending->network, pending->request, CniOptions(), [&] {
+      pinned.WaitForNotification();
+      return launched.status();
+    });
     helper.join();
   } else {
-    side_work();
+    launch_and_connect();
+  }
+  RETURN_IF_ERROR(launched.status());
+  record.set_monitor_pid(launched->pid());
+  for (const auto& [type, pin] : launched->namespaces()) {
+    (*record.mutable_namespaces())[type] = pin;
   }
   sandbox.monitor = std::move(client);
   if (pending.has_value()) RETURN_IF_ERROR(attached.status());

@@ -110,14 +110,14 @@ class SandboxManager {
   absl::StatusOr<std::string> RunNew(const runtime::v1::RunPodSandboxRequest& request,
                                      const std::string& name);
   absl::Status SetUp(Sandbox& sandbox, UndoStack& undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
-  absl::Status StartMonitor(Sandbox& sandbox, UndoStack& undo)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  mon::LaunchOptions MonitorLaunchFor(const state::v1::SandboxRecord& record) const;
   // Chooses the network and caches the attachment about to be made (with its undo).
   absl::StatusOr<cni::Attachment> PrepareNetwork(Sandbox& sandbox, UndoStack& undo)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
-  // CNI ADD of `pending` (none: host network) alongside the monitor connection and the shm.
-  absl::Status AttachNetwork(Sandbox& sandbox, const std::optional<cni::Attachment>& pending,
-                             UndoStack& undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
+  // Launches the monitor and runs CNI ADD of `pending` (none: host network) alongside it, then
+  // connects to the monitor and mounts the shm.
+  absl::Status LaunchAndAttach(Sandbox& sandbox, const std::optional<cni::Attachment>& pending)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   MonitorStopRequest MonitorStopFor(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
   std::optional<cni::Attachment> AttachmentFromRecord(const state::v1::SandboxRecord& record);
   absl::Status StopLocked(Sandbox& sandbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sandbox.mu);
