@@ -309,6 +309,26 @@ TEST_F(PodTest, PodGetsAnIpInTheSubnetReachableFromTheHost) {
   ExpectNoLeftovers();
 }
 
+// The CNI cache is written without fsync (like the record): when it is lost, Stop rebuilds the
+// DEL from the record and the default network, so the address is still released.
+TEST_F(PodTest, ALostCniCacheStillReleasesTheAddress) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  std::string id = MustRun(PodConfig("cacheless"));
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(CountEntries(daemon_->dir() + "/ipam/berth-test"), 3) << "lock, last IP, one IP";
+  std::string cache = absl::StrCat(daemon_->root(), "/sandboxes/", id, "/cni-result.json");
+  ASSERT_TRUE(Exists(cache));
+  ASSERT_EQ(::unlink(cache.c_str()), 0);
+  // berthd reads the cache back when it starts: kill it and start it again without one.
+  client_.reset();
+  ASSERT_TRUE(daemon_->Kill().ok());
+  ASSERT_TRUE(daemon_->Restart().ok()) << daemon_->Log();
+  client_.emplace(daemon_->Client());
+  MustRemove(id);
+  EXPECT_EQ(CountEntries(daemon_->dir() + "/ipam/berth-test"), 2) << "lock, last IP";
+  ExpectNoLeftovers();
+}
+
 TEST_F(PodTest, TwoPodsReachEachOther) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   std::string a = MustRun(PodConfig("pod-a"));
