@@ -65,8 +65,7 @@ class PluginPipeline {
   void StartAhead(const PluginConfig& plugin) {
     ahead_.reset();
     if (!StartsEarly(plugin)) return;
-    absl::StatusOr<StartedPlugin> started =
-        StartPlugin(network_, plugin, command_, env_, options_);
+    absl::StatusOr<StartedPlugin> started = StartPlugin(network_, plugin, command_, env_, options_);
     if (started.ok()) ahead_.emplace(&plugin, *std::move(started));
   }
 

@@ -150,8 +150,7 @@ absl::StatusOr<std::string> InvokePlugin(const NetworkConfig& network, const Plu
 }
 
 absl::StatusOr<StartedPlugin> StartPlugin(const NetworkConfig& network, const PluginConfig& plugin,
-                                          absl::string_view command,
-                                          std::vector<std::string> env,
+                                          absl::string_view command, std::vector<std::string> env,
                                           const ExecOptions& options) {
   std::string what = absl::StrCat("network ", network.name, ": plugin ", plugin.type, " ", command);
   absl::StatusOr<std::string> binary = FindPlugin(plugin.type, options.plugin_dirs);
@@ -186,9 +185,8 @@ absl::StatusOr<std::string> FinishPlugin(StartedPlugin& plugin, const json& conf
 
 bool StartsEarly(const PluginConfig& plugin) {
   static constexpr absl::string_view kReferencePlugins[] = {
-      "bandwidth", "bridge",  "dummy", "firewall", "host-device", "ipvlan", "loopback",
-      "macvlan",   "portmap", "ptp",   "sbr",      "tap",         "tuning", "vlan",
-      "vrf"};
+      "bandwidth", "bridge", "dummy", "firewall", "host-device", "ipvlan", "loopback", "macvlan",
+      "portmap",   "ptp",    "sbr",   "tap",      "tuning",      "vlan",   "vrf"};
   for (absl::string_view type : kReferencePlugins) {
     if (plugin.type == type) return true;
   }

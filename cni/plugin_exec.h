@@ -57,8 +57,7 @@ struct StartedPlugin {
   PendingCommand command;
 };
 absl::StatusOr<StartedPlugin> StartPlugin(const NetworkConfig& network, const PluginConfig& plugin,
-                                          absl::string_view command,
-                                          std::vector<std::string> env,
+                                          absl::string_view command, std::vector<std::string> env,
                                           const ExecOptions& options);
 absl::StatusOr<std::string> FinishPlugin(StartedPlugin& plugin, const nlohmann::json& config,
                                          const ExecOptions& options);
