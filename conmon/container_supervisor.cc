@@ -389,20 +389,20 @@ void ContainerSupervisor::ExecSync(const v1::ExecSync& request, std::vector<Uniq
     reply(Answer(kInvalidArgument, "ExecSync needs a command and two fds (stdout, stderr)"));
     return;
   }
-  ExecSyncParams params{
+  ExecStreamParams params{
       .runtime = c->runtime,
       .container_id = c->id,
       .argv = {request.argv().begin(), request.argv().end()},
       .work_dir = c->bundle,
-      .timeout = request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns())
-                                          : absl::InfiniteDuration(),
       .out = std::move(fds[0]),
       .err = std::move(fds[1]),
   };
+  absl::Duration timeout = request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns())
+                                                    : absl::InfiniteDuration();
   // The reply does not need the container: it may be deleted meanwhile.
   std::string id = c->id;
   absl::Status status = StartExecSync(
-      *execs_, std::move(params), [reply, id](absl::StatusOr<ExecSyncExit> exit) {
+      *execs_, std::move(params), timeout, [reply, id](absl::StatusOr<ExecSyncExit> exit) {
         if (!exit.ok()) {
           return reply(Answer(Annotate(exit.status(), absl::StrCat("exec in container ", id))));
         }

@@ -29,21 +29,13 @@ void AwaitExit(ExecStreams& execs, uint64_t id, absl::Time deadline, ExecSyncDon
 
 }  // namespace
 
-absl::Status StartExecSync(ExecStreams& execs, ExecSyncParams params, ExecSyncDone done) {
-  absl::Time deadline = params.timeout == absl::InfiniteDuration()
-                            ? absl::InfiniteFuture()
-                            : absl::Now() + params.timeout;
-  ExecStreamParams stream{
-      .runtime = std::move(params.runtime),
-      .container_id = std::move(params.container_id),
-      .argv = std::move(params.argv),
-      .work_dir = std::move(params.work_dir),
-      .tty = false,
-      .out = std::move(params.out),
-      .err = std::move(params.err),
-      .start_timeout = params.timeout,
-  };
-  return execs.Start(std::move(stream), [&execs, deadline, done = std::move(done)](
+absl::Status StartExecSync(ExecStreams& execs, ExecStreamParams params, absl::Duration timeout,
+                           ExecSyncDone done) {
+  absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  params.tty = false;
+  params.start_timeout = timeout;
+  return execs.Start(std::move(params), [&execs, deadline, done = std::move(done)](
                                             absl::StatusOr<ExecStarted> started) mutable {
     if (started.ok()) {
       AwaitExit(execs, started->exec_id, deadline, std::move(done));
