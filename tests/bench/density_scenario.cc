@@ -28,10 +28,7 @@ struct DensityState {
   std::vector<std::string> pods;
 };
 
-std::map<const Target*, DensityState>& States() {
-  static auto* states = new std::map<const Target*, DensityState>();
-  return *states;
-}
+std::map<const Target*, DensityState>& States() { return ScenarioStates<DensityState>(); }
 
 // The daemon's memory, or zeros when there is no daemon pid or it cannot be read.
 Memory DaemonMemory(const Target& target) {
@@ -96,11 +93,7 @@ absl::Status DensityRunOnce(const BenchOptions& options, Target& target) {
 }
 
 absl::Status DensityCleanup(const BenchOptions& /*options*/, Target& target) {
-  auto it = States().find(&target);
-  if (it == States().end()) return absl::OkStatus();
-  absl::Status status = RemovePods(target, it->second.pods);
-  States().erase(it);
-  return status;
+  return RemoveScenarioPods<DensityState>(target);
 }
 
 }  // namespace berth::bench

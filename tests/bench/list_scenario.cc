@@ -27,10 +27,7 @@ struct ListState {
   std::mt19937 random{42};  // the same picks on every endpoint
 };
 
-std::map<const Target*, ListState>& States() {
-  static auto* states = new std::map<const Target*, ListState>();
-  return *states;
-}
+std::map<const Target*, ListState>& States() { return ScenarioStates<ListState>(); }
 
 absl::Status Prepare(const BenchOptions& options, Target& target, ListState& state) {
   RETURN_IF_ERROR(EnsureImage(target, options.container_image));
@@ -95,11 +92,7 @@ absl::Status ListRunOnce(const BenchOptions& options, Target& target) {
 }
 
 absl::Status ListCleanup(const BenchOptions& /*options*/, Target& target) {
-  auto it = States().find(&target);
-  if (it == States().end()) return absl::OkStatus();
-  absl::Status status = RemovePods(target, it->second.pods);
-  States().erase(it);
-  return status;
+  return RemoveScenarioPods<ListState>(target);
 }
 
 }  // namespace berth::bench

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -82,6 +83,24 @@ void AddMemoryPer(Target& target, const std::string& scenario, const std::string
 // A failed step, with what was being done when the error is UNIMPLEMENTED (so the cause reads
 // as "the endpoint lacks this RPC", not as a benchmark bug).
 absl::Status ExplainUnimplemented(absl::Status status, const std::string& scenario);
+
+// Per-target state of a scenario that brings pods up: `State` has a `pods` vector.
+template <typename State>
+std::map<const Target*, State>& ScenarioStates() {
+  static auto* states = new std::map<const Target*, State>();
+  return *states;
+}
+
+// Removes the pods a scenario's state lists for `target` and forgets the state.
+template <typename State>
+absl::Status RemoveScenarioPods(Target& target) {
+  std::map<const Target*, State>& states = ScenarioStates<State>();
+  auto it = states.find(&target);
+  if (it == states.end()) return absl::OkStatus();
+  absl::Status status = RemovePods(target, it->second.pods);
+  states.erase(it);
+  return status;
+}
 
 }  // namespace berth::bench
 

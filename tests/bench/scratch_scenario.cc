@@ -24,10 +24,7 @@ struct ScratchState {
   std::vector<std::string> pods;  // up, for cleanup
 };
 
-std::map<const Target*, ScratchState>& States() {
-  static auto* states = new std::map<const Target*, ScratchState>();
-  return *states;
-}
+std::map<const Target*, ScratchState>& States() { return ScenarioStates<ScratchState>(); }
 
 // RunPodSandbox, CreateContainer and StartContainer; the pod's id.
 absl::StatusOr<std::string> Up(const BenchOptions& options, Target& target, ScratchState& state) {
@@ -99,11 +96,7 @@ absl::Status ScratchRunOnce(const BenchOptions& options, Target& target) {
 }
 
 absl::Status ScratchCleanup(const BenchOptions& /*options*/, Target& target) {
-  auto it = States().find(&target);
-  if (it == States().end()) return absl::OkStatus();
-  absl::Status status = RemovePods(target, it->second.pods);
-  States().erase(it);
-  return status;
+  return RemoveScenarioPods<ScratchState>(target);
 }
 
 }  // namespace berth::bench
