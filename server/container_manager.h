@@ -17,6 +17,7 @@
 #include "proto/state.pb.h"
 #include "sandbox/name_registry.h"
 #include "server/config.h"
+#include "server/container_list.h"
 #include "server/image_manager.h"
 #include "server/sandbox_manager.h"
 
@@ -26,6 +27,8 @@ struct Container {
   absl::Mutex mu;
   state::v1::ContainerRecord record ABSL_GUARDED_BY(mu);
   bool removed ABSL_GUARDED_BY(mu) = false;
+  // Its ListContainers entry in wire form (container_list.h); its own lock, taken under `mu`.
+  ContainerListEntry list_entry;
 };
 
 // Paths of a container (DESIGN §4).
@@ -62,6 +65,8 @@ class ContainerManager : public PodContainers {
   // Appends the matching containers to `out` (the response itself: nothing is copied twice).
   void List(const runtime::v1::ContainerFilter& filter,
             google::protobuf::RepeatedPtrField<runtime::v1::Container>* out);
+  // The same list as a serialized ListContainersResponse, from the containers' cached entries.
+  std::string ListSerialized(const runtime::v1::ContainerFilter& filter);
   absl::StatusOr<runtime::v1::ExecSyncResponse> ExecSync(
       const runtime::v1::ExecSyncRequest& request);
   absl::Status ReopenLog(const std::string& id);

@@ -1,4 +1,6 @@
 // RuntimeService container RPCs. Work that waits on runc or a monitor goes to the executor.
+#include <string>
+
 #include "server/grpc_status.h"
 #include "server/offload.h"
 #include "server/runtime_service.h"
@@ -47,11 +49,24 @@ grpc::ServerUnaryReactor* RuntimeService::ContainerStatus(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* RuntimeService::ListContainers(
-    grpc::CallbackServerContext* context, const runtime::v1::ListContainersRequest* request,
-    runtime::v1::ListContainersResponse* response) {
+grpc::ServerUnaryReactor* RuntimeService::ListContainers(grpc::CallbackServerContext* context,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  containers_->List(request->filter(), response->mutable_containers());
+  runtime::v1::ListContainersRequest parsed;
+  grpc::ByteBuffer request_bytes(*request);  // Deserialize consumes its buffer
+  grpc::Status status = grpc::SerializationTraits<runtime::v1::ListContainersRequest>::Deserialize(
+      &request_bytes, &parsed);
+  if (!status.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "ListContainers: the request is not a ListContainersRequest"));
+    return reactor;
+  }
+  // The bytes move to the heap and the slice hands them to gRPC without a copy.
+  auto* bytes = new std::string(containers_->ListSerialized(parsed.filter()));
+  grpc::Slice slice(bytes->data(), bytes->size(),
+                    [](void* owned) { delete static_cast<std::string*>(owned); }, bytes);
+  *response = grpc::ByteBuffer(&slice, 1);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -7,6 +7,7 @@
 #include "nlohmann/json.hpp"
 #include "oci/cgroup_stats.h"
 #include "oci/rootfs.h"
+#include "server/container_list.h"
 #include "server/container_manager.h"
 #include "server/registry_util.h"
 
@@ -14,15 +15,6 @@ namespace berth {
 namespace {
 
 using state::v1::ContainerRecord;
-
-runtime::v1::ContainerState CriState(const ContainerRecord& record) {
-  switch (record.state()) {
-    case ContainerRecord::CREATED: return runtime::v1::CONTAINER_CREATED;
-    case ContainerRecord::RUNNING: return runtime::v1::CONTAINER_RUNNING;
-    case ContainerRecord::EXITED: return runtime::v1::CONTAINER_EXITED;
-    default: return runtime::v1::CONTAINER_UNKNOWN;
-  }
-}
 
 std::string VerboseInfo(const ContainerRecord& record, const ContainerPaths& paths) {
   nlohmann::json info;
@@ -61,7 +53,7 @@ absl::StatusOr<runtime::v1::ContainerStatusResponse> ContainerManager::Status(
   runtime::v1::ContainerStatus& status = *response.mutable_status();
   status.set_id(record.id());
   *status.mutable_metadata() = record.config().metadata();
-  status.set_state(CriState(record));
+  status.set_state(CriContainerState(record));
   status.set_created_at(record.created_unix_nanos());
   status.set_started_at(record.started_unix_nanos());
   status.set_finished_at(record.finished_unix_nanos());
@@ -89,27 +81,20 @@ void ContainerManager::List(const runtime::v1::ContainerFilter& filter,
   out->Reserve(out->size() + static_cast<int>(all.size()));
   for (const std::shared_ptr<Container>& container : all) {
     absl::ReaderMutexLock lock(&container->mu);
-    const ContainerRecord& record = container->record;
-    if (container->removed || record.state() == ContainerRecord::CREATING) continue;
-    if (!filter.id().empty() && !absl::StartsWith(record.id(), filter.id())) continue;
-    if (!filter.pod_sandbox_id().empty() &&
-        !absl::StartsWith(record.pod_id(), filter.pod_sandbox_id())) {
-      continue;
-    }
-    if (filter.has_state() && filter.state().state() != CriState(record)) continue;
-    if (!LabelsMatch(filter.label_selector(), record.config().labels())) continue;
-    runtime::v1::Container& item = *out->Add();
-    item.set_id(record.id());
-    item.set_pod_sandbox_id(record.pod_id());
-    *item.mutable_metadata() = record.config().metadata();
-    item.mutable_image()->set_image(record.image_name());
-    item.set_image_ref(record.image_id());
-    item.set_image_id(record.image_id());
-    item.set_state(CriState(record));
-    item.set_created_at(record.created_unix_nanos());
-    *item.mutable_labels() = record.config().labels();
-    *item.mutable_annotations() = record.config().annotations();
+    if (container->removed || !ListFilterMatches(filter, container->record)) continue;
+    *out->Add() = ListedContainer(container->record);
   }
+}
+
+std::string ContainerManager::ListSerialized(const runtime::v1::ContainerFilter& filter) {
+  std::vector<std::shared_ptr<Container>> all = Snapshot();
+  std::string out;
+  for (const std::shared_ptr<Container>& container : all) {
+    absl::ReaderMutexLock lock(&container->mu);
+    if (container->removed || !ListFilterMatches(filter, container->record)) continue;
+    container->list_entry.AppendTo(container->record, &out);
+  }
+  return out;
 }
 
 absl::StatusOr<runtime::v1::ContainerStats> ContainerManager::Stats(const std::string& id) {

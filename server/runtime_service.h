@@ -11,8 +11,12 @@
 
 namespace berth {
 
-// runtime.v1.RuntimeService. Each RPC group lives in its own .cc file.
-class RuntimeService final : public runtime::v1::RuntimeService::CallbackService {
+// runtime.v1.RuntimeService. Each RPC group lives in its own .cc file. ListContainers takes
+// and answers raw bytes: its response is put together from serialized entries
+// (server/container_list.h).
+class RuntimeService final
+    : public runtime::v1::RuntimeService::WithRawCallbackMethod_ListContainers<
+          runtime::v1::RuntimeService::CallbackService> {
  public:
   explicit RuntimeService(RuntimeInfo* info) : info_(info) {}
   // Set once, before serving.
@@ -83,9 +87,10 @@ class RuntimeService final : public runtime::v1::RuntimeService::CallbackService
   grpc::ServerUnaryReactor* ContainerStatus(grpc::CallbackServerContext* context,
                                  const runtime::v1::ContainerStatusRequest* request,
                                  runtime::v1::ContainerStatusResponse* response) override;
+  // A serialized ListContainersRequest in, a serialized ListContainersResponse out.
   grpc::ServerUnaryReactor* ListContainers(grpc::CallbackServerContext* context,
-                                 const runtime::v1::ListContainersRequest* request,
-                                 runtime::v1::ListContainersResponse* response) override;
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ExecSync(grpc::CallbackServerContext* context,
                                  const runtime::v1::ExecSyncRequest* request,
                                  runtime::v1::ExecSyncResponse* response) override;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -132,6 +133,75 @@ TEST_F(ContainerTest, Lifecycle) {
   EXPECT_TRUE(RemoveContainer(id).ok()) << "remove is idempotent";
   EXPECT_EQ(CountEntries(daemon_->root() + "/containers"), 0);
   EXPECT_EQ(CountEntries(daemon_->runroot() + "/containers"), 0);
+}
+
+// ListContainers answers from entries cached per container (server/container_list.h): each
+// state change shows in the next list, a removed container vanishes, and the filters apply.
+TEST_F(ContainerTest, ListFollowsStatesRemovalsAndFilters) {
+  std::string pod = RunPod("list-a");
+  std::string other_pod = RunPod("list-b");
+  cri::ContainerConfig first_config = Config("first", {"sleep", "3600"});
+  (*first_config.mutable_labels())["tier"] = "backend";
+  (*first_config.mutable_annotations())["note"] = "one";
+  std::string first;
+  ASSERT_TRUE(Create(pod, first_config, &first).ok()) << daemon_->Log();
+  cri::ContainerConfig second_config = Config("second", {"sleep", "3600"});
+  (*second_config.mutable_labels())["tier"] = "frontend";
+  std::string second;
+  ASSERT_TRUE(Create(other_pod, second_config, &second).ok()) << daemon_->Log();
+
+  auto list = [&](const cri::ContainerFilter& filter) {
+    cri::ListContainersRequest request;
+    *request.mutable_filter() = filter;
+    cri::ListContainersResponse response;
+    grpc::Status status =
+        client().runtime().ListContainers(client().Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::map<std::string, cri::Container> by_id;
+    for (const cri::Container& container : response.containers()) {
+      by_id[container.id()] = container;
+    }
+    EXPECT_EQ(by_id.size(), static_cast<size_t>(response.containers_size()));
+    return by_id;
+  };
+  cri::ContainerFilter all;
+  std::map<std::string, cri::Container> listed = list(all);
+  ASSERT_EQ(listed.size(), 2u);
+  const cri::Container& shown = listed.at(first);
+  EXPECT_EQ(shown.pod_sandbox_id(), pod);
+  EXPECT_EQ(shown.metadata().name(), "first");
+  EXPECT_EQ(shown.image().image(), images().busybox_name);
+  EXPECT_EQ(shown.image_ref(), images().busybox.image_id());
+  EXPECT_EQ(shown.image_id(), images().busybox.image_id());
+  EXPECT_EQ(shown.state(), cri::CONTAINER_CREATED);
+  EXPECT_EQ(shown.created_at(), MustStatus(first).created_at());
+  EXPECT_EQ(shown.labels().at("tier"), "backend");
+  EXPECT_EQ(shown.annotations().at("note"), "one");
+
+  ASSERT_TRUE(Start(first).ok()) << daemon_->Log();
+  EXPECT_EQ(list(all).at(first).state(), cri::CONTAINER_RUNNING);
+  ASSERT_TRUE(StopContainer(first, 0).ok());
+  EXPECT_EQ(list(all).at(first).state(), cri::CONTAINER_EXITED);
+
+  cri::ContainerFilter by_id;
+  by_id.set_id(second.substr(0, 12));
+  EXPECT_THAT(list(by_id), ::testing::ElementsAre(::testing::Key(second)));
+  cri::ContainerFilter by_pod;
+  by_pod.set_pod_sandbox_id(pod.substr(0, 12));
+  EXPECT_THAT(list(by_pod), ::testing::ElementsAre(::testing::Key(first)));
+  cri::ContainerFilter by_state;
+  by_state.mutable_state()->set_state(cri::CONTAINER_CREATED);
+  EXPECT_THAT(list(by_state), ::testing::ElementsAre(::testing::Key(second)));
+  cri::ContainerFilter by_label;
+  (*by_label.mutable_label_selector())["tier"] = "backend";
+  EXPECT_THAT(list(by_label), ::testing::ElementsAre(::testing::Key(first)));
+  (*by_label.mutable_label_selector())["tier"] = "nobody";
+  EXPECT_THAT(list(by_label), IsEmpty());
+
+  ASSERT_TRUE(RemoveContainer(first).ok());
+  EXPECT_THAT(list(all), ::testing::ElementsAre(::testing::Key(second)));
+  ASSERT_TRUE(RemoveContainer(second).ok());
+  EXPECT_THAT(list(all), IsEmpty());
 }
 
 // CRI command replaces the image's Entrypoint (and drops its Cmd); args alone replace Cmd.

@@ -1,0 +1,81 @@
+#include "server/container_list.h"
+
+#include "absl/strings/match.h"
+#include "server/registry_util.h"
+
+namespace berth {
+namespace {
+
+using state::v1::ContainerRecord;
+
+// ListContainersResponse.containers: field 1, wire type 2 (length-delimited).
+constexpr char kContainersTag = (1 << 3) | 2;
+
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+}  // namespace
+
+runtime::v1::ContainerState CriContainerState(const ContainerRecord& record) {
+  switch (record.state()) {
+    case ContainerRecord::CREATED: return runtime::v1::CONTAINER_CREATED;
+    case ContainerRecord::RUNNING: return runtime::v1::CONTAINER_RUNNING;
+    case ContainerRecord::EXITED: return runtime::v1::CONTAINER_EXITED;
+    default: return runtime::v1::CONTAINER_UNKNOWN;
+  }
+}
+
+bool ListFilterMatches(const runtime::v1::ContainerFilter& filter,
+                       const ContainerRecord& record) {
+  if (record.state() == ContainerRecord::CREATING) return false;
+  if (!filter.id().empty() && !absl::StartsWith(record.id(), filter.id())) return false;
+  if (!filter.pod_sandbox_id().empty() &&
+      !absl::StartsWith(record.pod_id(), filter.pod_sandbox_id())) {
+    return false;
+  }
+  if (filter.has_state() && filter.state().state() != CriContainerState(record)) return false;
+  return LabelsMatch(filter.label_selector(), record.config().labels());
+}
+
+runtime::v1::Container ListedContainer(const ContainerRecord& record) {
+  runtime::v1::Container item;
+  item.set_id(record.id());
+  item.set_pod_sandbox_id(record.pod_id());
+  *item.mutable_metadata() = record.config().metadata();
+  item.mutable_image()->set_image(record.image_name());
+  item.set_image_ref(record.image_id());
+  item.set_image_id(record.image_id());
+  item.set_state(CriContainerState(record));
+  item.set_created_at(record.created_unix_nanos());
+  *item.mutable_labels() = record.config().labels();
+  *item.mutable_annotations() = record.config().annotations();
+  return item;
+}
+
+void ContainerListEntry::AppendTo(const ContainerRecord& record, std::string* out) {
+  absl::MutexLock lock(&mu_);
+  if (!valid_ || state_ != record.state() ||
+      created_unix_nanos_ != record.created_unix_nanos()) {
+    std::string body = ListedContainer(record).SerializeAsString();
+    bytes_.clear();
+    bytes_.push_back(kContainersTag);
+    AppendVarint(body.size(), &bytes_);
+    bytes_ += body;
+    valid_ = true;
+    state_ = record.state();
+    created_unix_nanos_ = record.created_unix_nanos();
+  }
+  out->append(bytes_);
+}
+
+void ContainerListEntry::Invalidate() {
+  absl::MutexLock lock(&mu_);
+  valid_ = false;
+}
+
+}  // namespace berth

@@ -1,0 +1,151 @@
+#include "server/container_list.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace berth {
+namespace {
+
+using state::v1::ContainerRecord;
+
+ContainerRecord Record(const std::string& id, const std::string& pod_id,
+                       ContainerRecord::State state) {
+  ContainerRecord record;
+  record.set_id(id);
+  record.set_pod_id(pod_id);
+  record.set_state(state);
+  record.set_created_unix_nanos(1234567890);
+  record.set_image_name("registry.example/busybox:1");
+  record.set_image_id("sha256:" + std::string(64, 'c'));
+  record.mutable_config()->mutable_metadata()->set_name("name-" + id);
+  record.mutable_config()->mutable_metadata()->set_attempt(2);
+  (*record.mutable_config()->mutable_labels())["tier"] = "backend";
+  (*record.mutable_config()->mutable_labels())["app"] = id;
+  (*record.mutable_config()->mutable_annotations())["note"] = std::string(300, 'x');
+  return record;
+}
+
+runtime::v1::ListContainersResponse Parse(const std::string& bytes) {
+  runtime::v1::ListContainersResponse response;
+  EXPECT_TRUE(response.ParseFromString(bytes));
+  return response;
+}
+
+TEST(ContainerListTest, ListedContainerCarriesTheRecordsFields) {
+  ContainerRecord record = Record("abc", "pod1", ContainerRecord::RUNNING);
+  runtime::v1::Container item = ListedContainer(record);
+  EXPECT_EQ(item.id(), "abc");
+  EXPECT_EQ(item.pod_sandbox_id(), "pod1");
+  EXPECT_EQ(item.metadata().name(), "name-abc");
+  EXPECT_EQ(item.metadata().attempt(), 2u);
+  EXPECT_EQ(item.image().image(), "registry.example/busybox:1");
+  EXPECT_EQ(item.image_ref(), record.image_id());
+  EXPECT_EQ(item.image_id(), record.image_id());
+  EXPECT_EQ(item.state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(item.created_at(), 1234567890);
+  EXPECT_EQ(item.labels().at("tier"), "backend");
+  EXPECT_EQ(item.annotations().at("note"), std::string(300, 'x'));
+}
+
+TEST(ContainerListTest, EntriesConcatenateIntoAResponse) {
+  std::vector<ContainerRecord> records = {Record("a", "p", ContainerRecord::CREATED),
+                                          Record("b", "p", ContainerRecord::RUNNING),
+                                          Record("c", "q", ContainerRecord::EXITED)};
+  std::vector<ContainerListEntry> entries(records.size());
+  std::string bytes;
+  for (size_t i = 0; i < records.size(); ++i) entries[i].AppendTo(records[i], &bytes);
+  runtime::v1::ListContainersResponse response = Parse(bytes);
+  ASSERT_EQ(response.containers_size(), 3);
+  for (size_t i = 0; i < records.size(); ++i) {
+    runtime::v1::Container want = ListedContainer(records[i]);
+    EXPECT_EQ(response.containers(static_cast<int>(i)).DebugString(), want.DebugString());
+  }
+  EXPECT_TRUE(Parse("").containers().empty()) << "no containers: an empty response";
+}
+
+// An entry over 127 bytes needs a two-byte length; one over 16383 bytes, three.
+TEST(ContainerListTest, LongEntriesKeepTheirLength) {
+  ContainerRecord record = Record("long", "p", ContainerRecord::RUNNING);
+  (*record.mutable_config()->mutable_annotations())["big"] = std::string(70000, 'y');
+  ContainerListEntry entry;
+  std::string bytes;
+  entry.AppendTo(record, &bytes);
+  entry.AppendTo(Record("short", "p", ContainerRecord::RUNNING), &bytes);  // same entry: rebuilt
+  runtime::v1::ListContainersResponse response = Parse(bytes);
+  ASSERT_EQ(response.containers_size(), 2);
+  EXPECT_EQ(response.containers(0).annotations().at("big").size(), 70000u);
+  EXPECT_EQ(response.containers(1).id(), "long") << "same state and creation time: kept";
+}
+
+TEST(ContainerListTest, AStateChangeShowsInTheNextList) {
+  ContainerRecord record = Record("a", "p", ContainerRecord::CREATED);
+  ContainerListEntry entry;
+  std::string first;
+  entry.AppendTo(record, &first);
+  EXPECT_EQ(Parse(first).containers(0).state(), runtime::v1::CONTAINER_CREATED);
+  record.set_state(ContainerRecord::RUNNING);
+  std::string second;
+  entry.AppendTo(record, &second);
+  EXPECT_EQ(Parse(second).containers(0).state(), runtime::v1::CONTAINER_RUNNING);
+  record.set_state(ContainerRecord::EXITED);
+  std::string third;
+  entry.AppendTo(record, &third);
+  EXPECT_EQ(Parse(third).containers(0).state(), runtime::v1::CONTAINER_EXITED);
+}
+
+TEST(ContainerListTest, InvalidateRebuilds) {
+  ContainerRecord record = Record("a", "p", ContainerRecord::RUNNING);
+  ContainerListEntry entry;
+  std::string first;
+  entry.AppendTo(record, &first);
+  (*record.mutable_config()->mutable_labels())["tier"] = "frontend";
+  std::string cached;
+  entry.AppendTo(record, &cached);
+  EXPECT_EQ(cached, first) << "only the state and creation time are checked";
+  entry.Invalidate();
+  std::string rebuilt;
+  entry.AppendTo(record, &rebuilt);
+  EXPECT_EQ(Parse(rebuilt).containers(0).labels().at("tier"), "frontend");
+}
+
+TEST(ContainerListTest, FilterHidesCreatingAndMatchesPrefixesStateAndLabels) {
+  ContainerRecord record = Record("abcdef", "pod123", ContainerRecord::RUNNING);
+  runtime::v1::ContainerFilter all;
+  EXPECT_TRUE(ListFilterMatches(all, record));
+  EXPECT_FALSE(ListFilterMatches(all, Record("abcdef", "pod123", ContainerRecord::CREATING)));
+
+  runtime::v1::ContainerFilter id;
+  id.set_id("abc");
+  EXPECT_TRUE(ListFilterMatches(id, record));
+  id.set_id("bcd");
+  EXPECT_FALSE(ListFilterMatches(id, record));
+
+  runtime::v1::ContainerFilter pod;
+  pod.set_pod_sandbox_id("pod1");
+  EXPECT_TRUE(ListFilterMatches(pod, record));
+  pod.set_pod_sandbox_id("pod2");
+  EXPECT_FALSE(ListFilterMatches(pod, record));
+
+  runtime::v1::ContainerFilter state;
+  state.mutable_state()->set_state(runtime::v1::CONTAINER_RUNNING);
+  EXPECT_TRUE(ListFilterMatches(state, record));
+  state.mutable_state()->set_state(runtime::v1::CONTAINER_CREATED);
+  EXPECT_FALSE(ListFilterMatches(state, record)) << "CREATED is a state to filter on too";
+  EXPECT_TRUE(ListFilterMatches(state, Record("x", "p", ContainerRecord::CREATED)));
+
+  runtime::v1::ContainerFilter labels;
+  (*labels.mutable_label_selector())["tier"] = "backend";
+  EXPECT_TRUE(ListFilterMatches(labels, record));
+  (*labels.mutable_label_selector())["app"] = "other";
+  EXPECT_FALSE(ListFilterMatches(labels, record)) << "every key must match";
+  (*labels.mutable_label_selector())["app"] = "abcdef";
+  EXPECT_TRUE(ListFilterMatches(labels, record));
+  (*labels.mutable_label_selector())["missing"] = "";
+  EXPECT_FALSE(ListFilterMatches(labels, record)) << "an absent key does not match \"\"";
+}
+
+}  // namespace
+}  // namespace berth
