@@ -109,9 +109,9 @@ void ExecStreams::Started(uint64_t id, const RuntimeResult& result, Pending& pen
   if (it == execs_.end()) return;
   Exec& exec = it->second;
   pid_t pid = ReadPidFile(pending.pid_file);
-  std::string runc_message = LastRuncMessage(pending.log_file);
-  ::unlink(pending.pid_file.c_str());
-  ::unlink(pending.log_file.c_str());
+  // runc's log says something only when it failed.
+  std::string runc_message = result.success() ? "" : LastRuncMessage(pending.log_file);
+  RemoveLater(pending.pid_file, pending.log_file);
   absl::Status status;
   UniqueFd master;
   if (!result.success()) {
@@ -147,6 +147,16 @@ void ExecStreams::Started(uint64_t id, const RuntimeResult& result, Pending& pen
     return;
   }
   done(ExecStarted{.exec_id = id, .pid = pid, .pty_master = std::move(master)});
+}
+
+void ExecStreams::RemoveLater(const std::string& pid_file, const std::string& log_file) {
+  // runc wrote the pid file O_SYNC: unlinking it right away waits for that journal commit
+  // (1-2 ms on ext4), on the loop and before the answer. Later it is cheap and off the path.
+  // Nothing of this object is used: the files go even when the execs are gone by then.
+  loop_->AddTimer(kRemoveFilesAfter, [pid_file, log_file] {
+    ::unlink(pid_file.c_str());
+    ::unlink(log_file.c_str());
+  });
 }
 
 void ExecStreams::Signal(Exec& exec) {

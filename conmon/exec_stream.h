@@ -51,6 +51,8 @@ struct ExecExit {
 class ExecStreams {
  public:
   static constexpr size_t kMaxUnwaitedResults = 128;
+  // How long after runc exited its pid file and log are removed.
+  static constexpr absl::Duration kRemoveFilesAfter = absl::Milliseconds(20);
 
   using StartDone = std::function<void(absl::StatusOr<ExecStarted>)>;
   using WaitDone = std::function<void(absl::StatusOr<ExecExit>)>;
@@ -93,6 +95,8 @@ class ExecStreams {
   struct Pending;  // what Start hands to Started
   void Started(uint64_t id, const RuntimeResult& result, Pending& pending);
   void Exited(uint64_t id, int wait_status);
+  // Unlinks runc's pid file and log a little later, off the answer's path.
+  void RemoveLater(const std::string& pid_file, const std::string& log_file);
   void Signal(Exec& exec);
 
   EventLoop* loop_;
