@@ -57,25 +57,27 @@ runtime::v1::Container ListedContainer(const ContainerRecord& record) {
   return item;
 }
 
-void ContainerListEntry::AppendTo(const ContainerRecord& record, std::string* out) {
-  absl::MutexLock lock(&mu_);
-  if (!valid_ || state_ != record.state() ||
-      created_unix_nanos_ != record.created_unix_nanos()) {
-    std::string body = ListedContainer(record).SerializeAsString();
-    bytes_.clear();
-    bytes_.push_back(kContainersTag);
-    AppendVarint(body.size(), &bytes_);
-    bytes_ += body;
-    valid_ = true;
-    state_ = record.state();
-    created_unix_nanos_ = record.created_unix_nanos();
+std::shared_ptr<const std::string> ContainerListEntry::Get(const ContainerRecord& record) {
+  std::shared_ptr<const Built> built = built_.load(std::memory_order_acquire);
+  if (built != nullptr && built->state == record.state() &&
+      built->created_unix_nanos == record.created_unix_nanos()) {
+    return built->bytes;
   }
-  out->append(bytes_);
+  std::string body = ListedContainer(record).SerializeAsString();
+  auto bytes = std::make_shared<std::string>();
+  bytes->reserve(body.size() + 6);
+  bytes->push_back(kContainersTag);
+  AppendVarint(body.size(), bytes.get());
+  bytes->append(body);
+  auto rebuilt = std::make_shared<Built>();
+  rebuilt->state = record.state();
+  rebuilt->created_unix_nanos = record.created_unix_nanos();
+  rebuilt->bytes = std::move(bytes);
+  // Concurrent lists of the same record build equal entries: whichever is stored last is right.
+  built_.store(rebuilt, std::memory_order_release);
+  return rebuilt->bytes;
 }
 
-void ContainerListEntry::Invalidate() {
-  absl::MutexLock lock(&mu_);
-  valid_ = false;
-}
+void ContainerListEntry::Invalidate() { built_.store(nullptr, std::memory_order_release); }
 
 }  // namespace berth

@@ -7,11 +7,11 @@
 #ifndef BERTH_SERVER_CONTAINER_LIST_H_
 #define BERTH_SERVER_CONTAINER_LIST_H_
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "proto/cri/api.pb.h"
 #include "proto/state.pb.h"
 
@@ -33,21 +33,22 @@ runtime::v1::Container ListedContainer(const state::v1::ContainerRecord& record)
 // record leaves CREATING (id, pod, metadata, image name and id, creation time, labels and
 // annotations come from CreateContainer), so the entry is rebuilt when the record's state or
 // creation time differs from the one it was built for; whoever changes another listed field
-// of a live record must call Invalidate(). Thread-safe; its lock is a leaf (taken under the
-// container's).
+// of a live record must call Invalidate(). Thread-safe and lock-free (an atomic shared_ptr: no
+// mutex under the container's, whose acquisitions the deadlock detector would have to track).
 class ContainerListEntry {
  public:
-  // Appends the entry for `record` (the container's current record) to `out`.
-  void AppendTo(const state::v1::ContainerRecord& record, std::string* out);
-  // The next AppendTo rebuilds the entry.
+  // The entry for `record` (the container's current record, read under its lock).
+  std::shared_ptr<const std::string> Get(const state::v1::ContainerRecord& record);
+  // The next Get rebuilds the entry.
   void Invalidate();
 
  private:
-  absl::Mutex mu_;
-  bool valid_ ABSL_GUARDED_BY(mu_) = false;
-  int state_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t created_unix_nanos_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string bytes_ ABSL_GUARDED_BY(mu_);
+  struct Built {
+    int state = 0;
+    int64_t created_unix_nanos = 0;
+    std::shared_ptr<const std::string> bytes;
+  };
+  std::atomic<std::shared_ptr<const Built>> built_;
 };
 
 }  // namespace berth

@@ -27,7 +27,7 @@ struct Container {
   absl::Mutex mu;
   state::v1::ContainerRecord record ABSL_GUARDED_BY(mu);
   bool removed ABSL_GUARDED_BY(mu) = false;
-  // Its ListContainers entry in wire form (container_list.h); its own lock, taken under `mu`.
+  // Its ListContainers entry in wire form (container_list.h); lock-free, read under `mu`.
   ContainerListEntry list_entry;
 };
 

@@ -1,6 +1,8 @@
 #include "server/container_list.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -56,7 +58,7 @@ TEST(ContainerListTest, EntriesConcatenateIntoAResponse) {
                                           Record("c", "q", ContainerRecord::EXITED)};
   std::vector<ContainerListEntry> entries(records.size());
   std::string bytes;
-  for (size_t i = 0; i < records.size(); ++i) entries[i].AppendTo(records[i], &bytes);
+  for (size_t i = 0; i < records.size(); ++i) bytes += *entries[i].Get(records[i]);
   runtime::v1::ListContainersResponse response = Parse(bytes);
   ASSERT_EQ(response.containers_size(), 3);
   for (size_t i = 0; i < records.size(); ++i) {
@@ -71,44 +73,55 @@ TEST(ContainerListTest, LongEntriesKeepTheirLength) {
   ContainerRecord record = Record("long", "p", ContainerRecord::RUNNING);
   (*record.mutable_config()->mutable_annotations())["big"] = std::string(70000, 'y');
   ContainerListEntry entry;
-  std::string bytes;
-  entry.AppendTo(record, &bytes);
-  entry.AppendTo(Record("short", "p", ContainerRecord::RUNNING), &bytes);  // same entry: rebuilt
+  std::string bytes = *entry.Get(record);
+  bytes += *entry.Get(Record("short", "p", ContainerRecord::RUNNING));
   runtime::v1::ListContainersResponse response = Parse(bytes);
   ASSERT_EQ(response.containers_size(), 2);
   EXPECT_EQ(response.containers(0).annotations().at("big").size(), 70000u);
   EXPECT_EQ(response.containers(1).id(), "long") << "same state and creation time: kept";
+  EXPECT_EQ(entry.Get(record), entry.Get(record)) << "one entry, shared";
 }
 
 TEST(ContainerListTest, AStateChangeShowsInTheNextList) {
   ContainerRecord record = Record("a", "p", ContainerRecord::CREATED);
   ContainerListEntry entry;
-  std::string first;
-  entry.AppendTo(record, &first);
-  EXPECT_EQ(Parse(first).containers(0).state(), runtime::v1::CONTAINER_CREATED);
+  EXPECT_EQ(Parse(*entry.Get(record)).containers(0).state(), runtime::v1::CONTAINER_CREATED);
   record.set_state(ContainerRecord::RUNNING);
-  std::string second;
-  entry.AppendTo(record, &second);
-  EXPECT_EQ(Parse(second).containers(0).state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(Parse(*entry.Get(record)).containers(0).state(), runtime::v1::CONTAINER_RUNNING);
   record.set_state(ContainerRecord::EXITED);
-  std::string third;
-  entry.AppendTo(record, &third);
-  EXPECT_EQ(Parse(third).containers(0).state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(Parse(*entry.Get(record)).containers(0).state(), runtime::v1::CONTAINER_EXITED);
+}
+
+// Lists run concurrently under the container's reader lock: every caller gets a whole entry.
+TEST(ContainerListTest, ConcurrentGetsShareOneWholeEntry) {
+  ContainerRecord record = Record("a", "p", ContainerRecord::RUNNING);
+  ContainerListEntry entry;
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (i % 50 == 0) entry.Invalidate();
+        runtime::v1::ListContainersResponse response;
+        if (response.ParseFromString(*entry.Get(record)) && response.containers_size() == 1 &&
+            response.containers(0).id() == "a") {
+          ++good;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(good.load(), 800);
 }
 
 TEST(ContainerListTest, InvalidateRebuilds) {
   ContainerRecord record = Record("a", "p", ContainerRecord::RUNNING);
   ContainerListEntry entry;
-  std::string first;
-  entry.AppendTo(record, &first);
+  std::string first = *entry.Get(record);
   (*record.mutable_config()->mutable_labels())["tier"] = "frontend";
-  std::string cached;
-  entry.AppendTo(record, &cached);
-  EXPECT_EQ(cached, first) << "only the state and creation time are checked";
+  EXPECT_EQ(*entry.Get(record), first) << "only the state and creation time are checked";
   entry.Invalidate();
-  std::string rebuilt;
-  entry.AppendTo(record, &rebuilt);
-  EXPECT_EQ(Parse(rebuilt).containers(0).labels().at("tier"), "frontend");
+  EXPECT_EQ(Parse(*entry.Get(record)).containers(0).labels().at("tier"), "frontend");
 }
 
 TEST(ContainerListTest, FilterHidesCreatingAndMatchesPrefixesStateAndLabels) {
