@@ -254,7 +254,8 @@ void ContainerSupervisor::Container::WriteExitRecord(const std::string& pod_dir)
   if (pod_dir.empty()) return;
   std::string dir = pod_dir + "/exits";
   absl::Status status = MakeDirs(dir, 0700);
-  if (status.ok()) status = WriteFileAtomic(dir + "/" + id, exit.SerializeAsString(), 0600);
+  if (status.ok()) status = WriteFileAtomic(dir + "/" + id, exit.SerializeAsString(), 0600,
+                                               Durability::kVolatile);
   if (!status.ok()) LOG_ERROR("writing the exit record of container {}: {}", id, status);
 }
 

@@ -2,6 +2,9 @@
 // hooks (a pod's stop and removal take its containers along).
 #include <unistd.h>
 
+#include <future>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -17,6 +20,26 @@ using state::v1::ContainerRecord;
 
 // How long a stop may take beyond its grace period (the kill, the exit, the reply).
 constexpr absl::Duration kStopSlack = absl::Seconds(30);
+
+// The runtime's delete of an exited container `id`: through its pod's `monitor`, or, with no
+// monitor, by running the runtime here.
+absl::Status DeleteFromRuntime(std::shared_ptr<mon::MonitorClient> monitor, std::string id,
+                               std::string runtime_path, std::string runtime_root) {
+  if (monitor != nullptr) {
+    monitor::v1::Request remove;
+    remove.mutable_delete_container()->set_container_id(id);
+    return Annotate(monitor->Call(remove, absl::Seconds(60)).status(),
+                    absl::StrCat("deleting container ", id));
+  }
+  if (runtime_path.empty()) return absl::OkStatus();
+  absl::StatusOr<SpawnResult> deleted = RunCommand(SpawnOptions{
+      .argv = {runtime_path, "--root", runtime_root, "delete", "--force", id},
+      .timeout = absl::Seconds(30)});
+  if (deleted.ok() && !deleted->success()) {
+    LOG_DEBUG("runtime delete of {}: {}", id, deleted->Describe());
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -201,26 +224,29 @@ absl::Status ContainerManager::RemoveLocked(Container& container,
   ContainerRecord& record = container.record;
   if (record.state() != ContainerRecord::EXITED) RETURN_IF_ERROR(StopLocked(container, 0, given));
   absl::StatusOr<std::shared_ptr<mon::MonitorClient>> monitor = MonitorOr(record.pod_id(), given);
-  if (monitor.ok()) {
-    monitor::v1::Request remove;
-    remove.mutable_delete_container()->set_container_id(record.id());
-    RETURN_IF_ERROR(Annotate((*monitor)->Call(remove, absl::Seconds(60)).status(),
-                             absl::StrCat("deleting container ", record.id())));
-  } else if (!record.runtime_path().empty()) {
-    // No monitor: delete the runtime's state ourselves.
-    absl::StatusOr<SpawnResult> deleted = RunCommand(SpawnOptions{
-        .argv = {record.runtime_path(), "--root", record.runtime_root(), "delete", "--force",
-                 record.id()},
-        .timeout = absl::Seconds(30)});
-    if (deleted.ok() && !deleted->success()) {
-      LOG_DEBUG("runtime delete of {}: {}", record.id(), deleted->Describe());
-    }
-  }
+  // The container has exited: the runtime's delete (its cgroups and state dir, a runc run) and
+  // the removal of the rootfs and the writable layer touch nothing in common. They run side by
+  // side, each tree on its own thread: on a busy ext4 each unlink may wait for a journal commit,
+  // and waits made together end together. The record goes only once all of them are done, so a
+  // failure leaves a container that RemoveContainer can be asked for again.
+  std::vector<std::future<absl::Status>> steps;
+  steps.push_back(std::async(std::launch::async, DeleteFromRuntime,
+                             monitor.ok() ? *monitor : nullptr, record.id(),
+                             record.runtime_path(), record.runtime_root()));
   ContainerPaths paths = Paths(record.id());
-  RETURN_IF_ERROR(oci::UnmountRootfs(paths.Rootfs()));
-  record.set_rootfs_mounted(false);
+  absl::Status removed = oci::UnmountRootfs(paths.Rootfs());
+  if (removed.ok()) {
+    record.set_rootfs_mounted(false);
+    for (std::string path : {paths.bundle, paths.Upper(), paths.Work()}) {
+      steps.push_back(std::async(std::launch::async, [path] { return RemoveAll(path); }));
+    }
+    removed = RemoveAll(paths.record_dir + "/volumes");
+  }
+  absl::Status result;
+  for (std::future<absl::Status>& step : steps) result.Update(step.get());
+  result.Update(removed);
+  RETURN_IF_ERROR(result);
   ::unlink(ExitFile(record.pod_id(), record.id()).c_str());
-  RETURN_IF_ERROR(RemoveAll(paths.bundle));
   RETURN_IF_ERROR(RemoveAll(paths.record_dir));
   names_.Release(record.name(), record.id());
   container.removed = true;

@@ -536,6 +536,31 @@ TEST_F(ContainerTest, HundredCyclesLeaveNothing) {
   }
   EXPECT_EQ(CountEntries(daemon_->root() + "/containers"), 0);
   EXPECT_EQ(CountEntries(daemon_->runroot() + "/containers"), 0);
+  // The runtime's state and the exit records went with each container too.
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/runc"), 0);
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/pods/" + pod + "/exits"), 0);
+}
+
+// RemoveContainer of a running container kills it, then removes the runtime's state beside its
+// files (the two run side by side): nothing of it is left, and a second removal is a no-op.
+TEST_F(ContainerTest, RemoveRunningContainerLeavesNothing) {
+  std::string pod = RunPod("rm-running");
+  std::string id = MustRun(pod, Config("busy", {"sleep", "3600"}));
+  cri::ContainerStatusResponse verbose;
+  ASSERT_TRUE(Status(id, &verbose, true).ok());
+  int pid = InfoPid(verbose);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(RemoveContainer(id).ok()) << daemon_->Log();
+  EXPECT_NE(::kill(pid, 0), 0) << "the container's process outlived its removal";
+  EXPECT_EQ(CountEntries(daemon_->root() + "/containers"), 0);
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/containers"), 0);
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/runc"), 0);
+  EXPECT_EQ(CountEntries(daemon_->runroot() + "/pods/" + pod + "/exits"), 0);
+  cri::ListContainersRequest list;
+  cri::ListContainersResponse listed;
+  ASSERT_TRUE(client().runtime().ListContainers(client().Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.containers_size(), 0);
+  EXPECT_TRUE(RemoveContainer(id).ok());
 }
 
 // berthctl create/start/ps/inspect/exec -s/logs/stop/rm through the binary.
