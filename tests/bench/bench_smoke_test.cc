@@ -250,6 +250,8 @@ TEST(BenchSmokeTest, ScratchListChurnDensityAgainstBerthd) {
                                   "2",
                                   "--density-pods",
                                   "2",
+                                  "--density-containers-per-pod",
+                                  "2",
                                   "--json",
                                   json_path},
                          .timeout = absl::Minutes(4)});
@@ -277,6 +279,7 @@ TEST(BenchSmokeTest, ScratchListChurnDensityAgainstBerthd) {
   // One monitor per pod (berth-mon's namespace holder exits unless the pod shares a PID
   // namespace).
   EXPECT_EQ(density["pod_processes_total_processes"]["mean"], 2) << density;
+  EXPECT_EQ(density["containers_per_pod"]["mean"], 2) << density;
   EXPECT_GT(density["pod_processes_per_pod_pss_kib"]["mean"].get<double>(), 0.0) << density;
   EXPECT_GT(density["pod_processes_per_pod_private_kib"]["mean"].get<double>(), 0.0) << density;
   EXPECT_GT(density["daemon_rss_mib"]["mean"].get<double>(), 0.0) << density;

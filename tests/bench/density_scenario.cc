@@ -1,5 +1,6 @@
-// The density scenario: what a node pays in memory per pod. --density-pods pods, each with one
-// container of --container-image (sleep 3600) started, are brought up at once; then the
+// The density scenario: what a node pays in memory per pod. --density-pods pods, each with
+// --density-containers-per-pod (1) containers of --container-image (sleep 3600) started, are
+// brought up at once; then the
 // daemon's RSS and PSS (and its RSS and private memory's growth over the daemon before the
 // pods, per pod) and the --pod-process processes that appeared meanwhile (berth-mon;
 // containerd-shim-runc-v2), summed and per pod (rss, pss, private = Private_Clean +
@@ -59,10 +60,11 @@ absl::Status RunOnce(const BenchOptions& options, Target& target, DensityState& 
     RETURN_IF_ERROR(CheckInterrupted());
     RETURN_IF_ERROR(PodWithContainers(
         target, BenchPodConfig("bench-density", state.log_dir->path()), options.container_image,
-        /*containers=*/1, /*start=*/true, state.pods, nullptr));
+        options.density_containers_per_pod, /*start=*/true, state.pods, nullptr));
   }
   absl::SleepFor(absl::Seconds(1));  // let the last monitors and shims settle
   RecordDaemon(options, target, daemon_before);
+  target.metrics[kName]["containers_per_pod"].push_back(options.density_containers_per_pod);
   if (!target.pod_process_names.empty()) {
     Memory pod_processes = SumOf(NewPodProcessPids(target, before));
     AddMemoryPer(target, kName, "pod_processes_total", pod_processes, 1);
@@ -82,6 +84,9 @@ absl::Status DensityPrepare(const BenchOptions& options, Target& target) {
     return absl::InvalidArgumentError("the density scenario needs --container-image");
   }
   if (options.density_pods < 1) return absl::InvalidArgumentError("--density-pods must be >= 1");
+  if (options.density_containers_per_pod < 1) {
+    return absl::InvalidArgumentError("--density-containers-per-pod must be >= 1");
+  }
   DensityState& state = States()[&target];
   ASSIGN_OR_RETURN(TempDir log_dir, TempDir::Make("berth-bench-logs-"));
   state.log_dir.emplace(std::move(log_dir));

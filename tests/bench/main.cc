@@ -296,6 +296,9 @@ void AddScenarioOptions(CLI::App& app, BenchOptions& options) {
   app.add_option("--density-pods", options.density_pods,
                  "density: pods (one sleeping container each) up at once")
       ->check(CLI::PositiveNumber);
+  app.add_option("--density-containers-per-pod", options.density_containers_per_pod,
+                 "density: sleeping containers in each of the --density-pods pods")
+      ->check(CLI::PositiveNumber);
 }
 
 }  // namespace

@@ -45,8 +45,9 @@ struct BenchOptions {
   int churn_workers = 2;
   int churn_seconds = 20;
   int churn_rounds = 1;
-  // density: pods up at once, each with one sleeping container.
+  // density: pods up at once, each with this many sleeping containers.
   int density_pods = 20;
+  int density_containers_per_pod = 1;
   // A scenario that fails with UNIMPLEMENTED is dropped from the report instead of failing the
   // run.
   bool skip_unimplemented = false;
