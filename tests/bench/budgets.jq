@@ -62,6 +62,10 @@ def info(what; value; unit):
      // {} | to_entries | map(select(.key | endswith("_containers_private_kib"))) | .[0])
   as $private
   | absolute("berth-mon private memory, pod with containers"; $private.value.mean; "KiB"; 1024),
+  (metric("density"; "berth"; "density"; "containers_per_pod")) as $k
+  | absolute("berth-mon private memory per pod, density pods of \($k // "-") containers";
+             metric("density"; "berth"; "density"; "pod_processes_per_pod_private_kib");
+             "KiB"; 1024),
   (if $berth_containers then .container else .pod end) as $last
   | ({"x": $last} | metric("x"; "berth"; "memory"; "daemon_rss_mib")) as $rss
   | absolute("berthd RSS after the runs (idle)"; $rss; "MiB"; 15),

@@ -16,8 +16,8 @@
 #     --list-containers-per-pod containers up), --list-calls times (not by default);
 #   - `churn` (--churn-workers workers creating and removing pods with one container for
 #     --churn-seconds: pods/s and latency under load; not by default);
-#   - `density` (--density-pods pods of one sleeping container: daemon and per-pod process
-#     memory; not by default).
+#   - `density` (--density-pods pods of --density-containers-per-pod sleeping containers:
+#     daemon and per-pod process memory; not by default).
 # Prints one table per run, the table of everything with the berth/containerd and berth/floor
 # ratios (table.jq), then the budgets of the issues (budgets.jq), and writes all results as one
 # JSON.
@@ -27,7 +27,7 @@
 #               [--list-containers N] [--scenarios "image pod container scratch" | all]
 #               [--forward-mib MIB] [--scratch N] [--list-pods N] [--list-containers-per-pod N]
 #               [--list-calls N] [--churn-workers N] [--churn-seconds N] [--churn-rounds N]
-#               [--density-pods N]
+#               [--density-pods N] [--density-containers-per-pod N]
 # Everything it starts runs from one temp dir (private configs, roots, state and sockets) and
 # is stopped by pid at exit, also when it is interrupted or berth-bench dies: first every
 # berth-bench pod is removed through CRI from both daemons, then the daemons are stopped, then
@@ -53,6 +53,7 @@ churn_workers=2
 churn_seconds=20
 churn_rounds=1
 density_pods=20
+density_containers=1
 json="$PWD/berth-compare.json"
 layers=4
 layer_mib=50
@@ -63,7 +64,7 @@ usage="usage: $0 [--build DIR] [--berthd PATH] [--monitor PATH] [--count N] [--p
   [--scenarios \"$scenarios\" | all (= $all_scenarios)]
   [--forward-mib MIB] [--scratch N] [--list-pods N] [--list-containers-per-pod N]
   [--list-calls N] [--churn-workers N] [--churn-seconds N] [--churn-rounds N]
-  [--density-pods N]"
+  [--density-pods N] [--density-containers-per-pod N]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -86,6 +87,7 @@ while [[ $# -gt 0 ]]; do
     --churn-seconds) churn_seconds=$2; shift 2 ;;
     --churn-rounds) churn_rounds=$2; shift 2 ;;
     --density-pods) density_pods=$2; shift 2 ;;
+    --density-containers-per-pod) density_containers=$2; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
@@ -397,9 +399,11 @@ if has churn; then
     --churn-seconds "$churn_seconds" --churn-rounds "$churn_rounds" --json "$work/churn-run.json"
 fi
 if has density; then
-  echo "== berth-bench density ($small_image): $density_pods pods" >&2
+  echo "== berth-bench density ($small_image): $density_pods pods of" \
+    "$density_containers containers" >&2
   bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario density \
     --container-image "$small_image" --density-pods "$density_pods" \
+    --density-containers-per-pod "$density_containers" \
     --json "$work/density-run.json"
 fi
 echo "(ops: p50/p90 ms, ratio of p50 - below 1 means berth is faster; metrics: mean, MiB or" \
