@@ -112,6 +112,22 @@ class MonitorTest : public ::testing::Test {
     for (pid_t pid : launched_) {
       if (Alive(pid)) ::kill(pid, SIGKILL);
     }
+    // A test that failed half-way may leave containers its monitor no longer holds (a dead
+    // monitor's containers run on, reparented): remove whatever is left in this test's runc root,
+    // processes and cgroups with it.
+    if (dir_) {
+      std::string root = dir_->path() + "/runc";
+      auto listed = RunCommand(
+          {.argv = {"/usr/sbin/runc", "--root", root, "list", "-q"}, .timeout = absl::Seconds(20)});
+      if (listed.ok() && listed->success()) {
+        for (absl::string_view id : absl::StrSplit(listed->out, '\n', absl::SkipWhitespace())) {
+          RunCommand({.argv = {"/usr/sbin/runc", "--root", root, "delete", "--force",
+                               std::string(id)},
+                      .timeout = absl::Seconds(20)})
+              .IgnoreError();
+        }
+      }
+    }
     for (const char* type : {"net", "ipc", "uts", "pid"}) {
       std::string pin = absl::StrCat(ns_dir_, "/", type, "/", pod_id_);
       ::umount2(pin.c_str(), MNT_DETACH);
