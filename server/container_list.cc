@@ -4,22 +4,7 @@
 #include "server/registry_util.h"
 
 namespace berth {
-namespace {
-
 using state::v1::ContainerRecord;
-
-// ListContainersResponse.containers: field 1, wire type 2 (length-delimited).
-constexpr char kContainersTag = (1 << 3) | 2;
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-}  // namespace
 
 runtime::v1::ContainerState CriContainerState(const ContainerRecord& record) {
   switch (record.state()) {
@@ -63,12 +48,10 @@ std::shared_ptr<const std::string> ContainerListEntry::Get(const ContainerRecord
       built->created_unix_nanos == record.created_unix_nanos()) {
     return built->bytes;
   }
-  std::string body = ListedContainer(record).SerializeAsString();
-  auto bytes = std::make_shared<std::string>();
-  bytes->reserve(body.size() + 6);
-  bytes->push_back(kContainersTag);
-  AppendVarint(body.size(), bytes.get());
-  bytes->append(body);
+  // A response of this one container serializes to exactly its entry (tag, length, message).
+  runtime::v1::ListContainersResponse alone;
+  *alone.add_containers() = ListedContainer(record);
+  auto bytes = std::make_shared<const std::string>(alone.SerializeAsString());
   auto rebuilt = std::make_shared<Built>();
   rebuilt->state = record.state();
   rebuilt->created_unix_nanos = record.created_unix_nanos();
