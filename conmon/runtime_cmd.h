@@ -51,8 +51,9 @@ struct ChildStdio {
   int err = -1;
 };
 
-// fork/exec of `argv` (argv[0] absolute) with `stdio`; every other fd is closed in the child,
-// its signal mask and dispositions are reset. Only async-signal-safe calls after the fork.
+// Starts `argv` (argv[0] absolute) with `stdio`, with vfork semantics (nothing copied; returns
+// once the child exec'd); every other fd is closed in the child, its signal mask and
+// dispositions are reset. Only async-signal-safe calls in the child before the exec.
 // Returns the child's pid; the caller reaps it (EventLoop::OnExit).
 absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv, const ChildStdio& stdio);
 
