@@ -24,6 +24,9 @@ bool ListFilterMatches(const runtime::v1::ContainerFilter& filter,
     return false;
   }
   if (filter.has_state() && filter.state().state() != CriContainerState(record)) return false;
+  // The kubelet's relist has no selector: the record's labels (a map whose every read checks
+  // its sync state, a cache miss per container) are not touched then.
+  if (filter.label_selector().empty()) return true;
   return LabelsMatch(filter.label_selector(), record.config().labels());
 }
 
@@ -44,21 +47,22 @@ runtime::v1::Container ListedContainer(const ContainerRecord& record) {
 
 std::shared_ptr<const std::string> ContainerListEntry::Get(const ContainerRecord& record) {
   std::shared_ptr<const Built> built = built_.load(std::memory_order_acquire);
-  if (built != nullptr && built->state == record.state() &&
-      built->created_unix_nanos == record.created_unix_nanos()) {
-    return built->bytes;
+  if (built == nullptr || built->state != record.state() ||
+      built->created_unix_nanos != record.created_unix_nanos()) {
+    // A response of this one container serializes to exactly its entry (tag, length, message).
+    runtime::v1::ListContainersResponse alone;
+    *alone.add_containers() = ListedContainer(record);
+    auto rebuilt = std::make_shared<Built>();
+    rebuilt->state = record.state();
+    rebuilt->created_unix_nanos = record.created_unix_nanos();
+    rebuilt->bytes = alone.SerializeAsString();
+    // Concurrent lists of the same record build equal entries: whichever is stored last is right.
+    built_.store(rebuilt, std::memory_order_release);
+    built = std::move(rebuilt);
   }
-  // A response of this one container serializes to exactly its entry (tag, length, message).
-  runtime::v1::ListContainersResponse alone;
-  *alone.add_containers() = ListedContainer(record);
-  auto bytes = std::make_shared<const std::string>(alone.SerializeAsString());
-  auto rebuilt = std::make_shared<Built>();
-  rebuilt->state = record.state();
-  rebuilt->created_unix_nanos = record.created_unix_nanos();
-  rebuilt->bytes = std::move(bytes);
-  // Concurrent lists of the same record build equal entries: whichever is stored last is right.
-  built_.store(rebuilt, std::memory_order_release);
-  return rebuilt->bytes;
+  // The bytes share the Built's allocation and count: one object per container to reach.
+  const std::string* bytes = &built->bytes;
+  return std::shared_ptr<const std::string>(std::move(built), bytes);
 }
 
 void ContainerListEntry::Invalidate() { built_.store(nullptr, std::memory_order_release); }

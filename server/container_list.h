@@ -46,7 +46,7 @@ class ContainerListEntry {
   struct Built {
     int state = 0;
     int64_t created_unix_nanos = 0;
-    std::shared_ptr<const std::string> bytes;
+    std::string bytes;
   };
   std::atomic<std::shared_ptr<const Built>> built_;
 };
