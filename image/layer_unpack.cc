@@ -1,7 +1,5 @@
 #include "image/layer_unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <sys/stat.h>
@@ -24,6 +22,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "image/archive_library.h"
 #include "image/safe_path.h"
 
 namespace berth::image {
@@ -62,7 +61,7 @@ class ScopedUtf8Locale {
 };
 
 struct ArchiveDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
+  void operator()(struct archive* a) const { Archive().read_free(a); }
 };
 using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
 
@@ -78,7 +77,7 @@ la_ssize_t ReadCallback(struct archive* a, void* client_data, const void** buffe
   absl::StatusOr<size_t> n = context->stream->Read(context->buffer.data(), context->buffer.size());
   if (!n.ok()) {
     context->error = n.status();
-    archive_set_error(a, EIO, "%s", std::string(n.status().message()).c_str());
+    Archive().set_error(a, EIO, "%s", std::string(n.status().message()).c_str());
     return -1;
   }
   *buffer = context->buffer.data();
@@ -93,7 +92,7 @@ std::string Quoted(absl::string_view name) {
 // The error of the stream feeding libarchive when there is one, else libarchive's own.
 absl::Status ArchiveStatus(const ReadContext& context, struct archive* a, absl::string_view what) {
   if (!context.error.ok()) return context.error;
-  const char* message = archive_error_string(a);
+  const char* message = Archive().error_string(a);
   return absl::InvalidArgumentError(absl::StrCat("malformed tar stream ", what, ": ",
                                                  message != nullptr ? message : "unknown error"));
 }
@@ -140,11 +139,11 @@ absl::Status SetXattr(const Node& node, const char* name, const void* value, siz
 }
 
 absl::Status ApplyXattrs(const Node& node, struct archive_entry* entry) {
-  archive_entry_xattr_reset(entry);
+  Archive().entry_xattr_reset(entry);
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK) {
+  while (Archive().entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK) {
     if (name == nullptr || *name == '\0') {
       return absl::InvalidArgumentError("extended attribute with an empty name");
     }
@@ -161,8 +160,8 @@ absl::Status ApplyXattrs(const Node& node, struct archive_entry* entry) {
 }
 
 absl::Status ApplyOwnerAndMode(const Node& node, struct archive_entry* entry) {
-  int64_t uid = archive_entry_uid(entry);
-  int64_t gid = archive_entry_gid(entry);
+  int64_t uid = Archive().entry_uid(entry);
+  int64_t gid = Archive().entry_gid(entry);
   if (uid < 0 || uid > kMaxId || gid < 0 || gid > kMaxId) {
     return absl::InvalidArgumentError(absl::StrCat("invalid owner ", uid, ":", gid));
   }
@@ -172,7 +171,7 @@ absl::Status ApplyOwnerAndMode(const Node& node, struct archive_entry* entry) {
   if (rc != 0) return ErrnoStatus(errno, absl::StrCat("setting owner ", uid, ":", gid));
   if (node.is_symlink) return absl::OkStatus();  // a link's mode means nothing
   // After chown, which clears setuid and setgid.
-  mode_t mode = archive_entry_perm(entry) & 07777;
+  mode_t mode = Archive().entry_perm(entry) & 07777;
   rc = node.fd >= 0 ? ::fchmod(node.fd, mode) : ::fchmodat(node.dir_fd, node.name.c_str(), mode, 0);
   if (rc != 0) return ErrnoStatus(errno, absl::StrCat("setting mode 0", absl::Hex(mode)));
   return absl::OkStatus();
@@ -181,14 +180,14 @@ absl::Status ApplyOwnerAndMode(const Node& node, struct archive_entry* entry) {
 absl::StatusOr<std::array<struct timespec, 2>> EntryTimes(struct archive_entry* entry) {
   std::array<struct timespec, 2> times{};
   times[1].tv_nsec = UTIME_OMIT;
-  if (archive_entry_mtime_is_set(entry)) {
-    times[1].tv_sec = archive_entry_mtime(entry);
-    times[1].tv_nsec = archive_entry_mtime_nsec(entry);
+  if (Archive().entry_mtime_is_set(entry)) {
+    times[1].tv_sec = Archive().entry_mtime(entry);
+    times[1].tv_nsec = Archive().entry_mtime_nsec(entry);
   }
   times[0] = times[1];
-  if (archive_entry_atime_is_set(entry)) {
-    times[0].tv_sec = archive_entry_atime(entry);
-    times[0].tv_nsec = archive_entry_atime_nsec(entry);
+  if (Archive().entry_atime_is_set(entry)) {
+    times[0].tv_sec = Archive().entry_atime(entry);
+    times[0].tv_nsec = Archive().entry_atime_nsec(entry);
   }
   for (const struct timespec& t : times) {
     if (t.tv_nsec != UTIME_OMIT && (t.tv_nsec < 0 || t.tv_nsec >= 1'000'000'000)) {
@@ -266,7 +265,7 @@ absl::Status Unpacker::ApplyAll(struct archive* a, ReadContext& context) {
   std::string previous = "(start of the layer)";
   while (true) {
     struct archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(a, &entry);
+    int rc = Archive().read_next_header(a, &entry);
     if (rc == ARCHIVE_EOF) return absl::OkStatus();
     if (rc != ARCHIVE_OK) {
       return ArchiveStatus(context, a, absl::StrCat("after entry ", Quoted(previous)));
@@ -275,7 +274,7 @@ absl::Status Unpacker::ApplyAll(struct archive* a, ReadContext& context) {
       return absl::ResourceExhaustedError(
           absl::StrCat("layer has more than the limit of ", options_.max_entries, " entries"));
     }
-    const char* name = archive_entry_pathname(entry);
+    const char* name = Archive().entry_pathname(entry);
     if (name == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("layer entry after ", Quoted(previous), " has no usable name"));
@@ -288,13 +287,13 @@ absl::Status Unpacker::ApplyAll(struct archive* a, ReadContext& context) {
 
 absl::Status Unpacker::CheckHeaderSize(struct archive_entry* entry, absl::string_view name) const {
   size_t total = name.size();
-  if (const char* link = archive_entry_hardlink(entry)) total += std::strlen(link);
-  if (const char* link = archive_entry_symlink(entry)) total += std::strlen(link);
-  archive_entry_xattr_reset(entry);
+  if (const char* link = Archive().entry_hardlink(entry)) total += std::strlen(link);
+  if (const char* link = Archive().entry_symlink(entry)) total += std::strlen(link);
+  Archive().entry_xattr_reset(entry);
   const char* xattr_name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  while (archive_entry_xattr_next(entry, &xattr_name, &value, &size) == ARCHIVE_OK) {
+  while (Archive().entry_xattr_next(entry, &xattr_name, &value, &size) == ARCHIVE_OK) {
     total += size + (xattr_name != nullptr ? std::strlen(xattr_name) : 0);
   }
   if (total > options_.max_header_bytes) {
@@ -310,8 +309,8 @@ absl::Status Unpacker::ApplyEntry(struct archive* a, struct archive_entry* entry
   ASSIGN_OR_RETURN(std::string path, CleanEntryPath(name));
   auto [parent, base] = SplitParent(path);
   if (absl::StartsWith(base, kWhiteoutPrefix)) return ApplyWhiteout(parent, base);
-  const char* hardlink = archive_entry_hardlink(entry);
-  mode_t type = archive_entry_filetype(entry);
+  const char* hardlink = Archive().entry_hardlink(entry);
+  mode_t type = Archive().entry_filetype(entry);
   if (hardlink == nullptr && type == AE_IFDIR) return ApplyDirectory(entry, path);
   if (path.empty()) return absl::InvalidArgumentError("the layer root must be a directory");
 
@@ -394,7 +393,7 @@ absl::Status Unpacker::ApplyRegular(struct archive* a, struct archive_entry* ent
       ::openat(parent_fd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus(errno, "creating the file");
   UniqueFd file(fd);
-  RETURN_IF_ERROR(WriteData(a, file.get(), archive_entry_size(entry)));
+  RETURN_IF_ERROR(WriteData(a, file.get(), Archive().entry_size(entry)));
   return ApplyMetadata(Node{.fd = file.get()}, entry, /*set_times=*/true);
 }
 
@@ -404,7 +403,7 @@ absl::Status Unpacker::WriteData(struct archive* a, int fd, int64_t size) {
     const void* block = nullptr;
     size_t length = 0;
     la_int64_t offset = 0;
-    int rc = archive_read_data_block(a, &block, &length, &offset);
+    int rc = Archive().read_data_block(a, &block, &length, &offset);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK) return ArchiveStatus(*context_, a, "in the file's data");
     if (offset < 0 || length > static_cast<size_t>(size) ||
@@ -428,7 +427,7 @@ absl::Status Unpacker::WriteData(struct archive* a, int fd, int64_t size) {
 
 absl::Status Unpacker::ApplySymlink(struct archive_entry* entry, int parent_fd,
                                     const std::string& base) {
-  const char* target = archive_entry_symlink(entry);
+  const char* target = Archive().entry_symlink(entry);
   if (target == nullptr || *target == '\0') {
     return absl::InvalidArgumentError("symbolic link without a target");
   }
@@ -448,8 +447,8 @@ absl::Status Unpacker::ApplySymlink(struct archive_entry* entry, int parent_fd,
 absl::Status Unpacker::ApplySpecial(struct archive_entry* entry, int parent_fd,
                                     const std::string& base) {
   RETURN_IF_ERROR(RemoveAt(parent_fd, base));
-  mode_t type = archive_entry_filetype(entry);
-  dev_t rdev = type == AE_IFIFO ? 0 : archive_entry_rdev(entry);
+  mode_t type = Archive().entry_filetype(entry);
+  dev_t rdev = type == AE_IFIFO ? 0 : Archive().entry_rdev(entry);
   RETURN_IF_ERROR(MakeNode(parent_fd, base, type | 0600, rdev));
   return ApplyMetadata(Node{.dir_fd = parent_fd, .name = base}, entry, /*set_times=*/true);
 }
@@ -503,18 +502,19 @@ absl::Status Unpacker::Finish() {
 }
 
 absl::Status ReadAndApply(LayerStream& stream, Unpacker& unpacker) {
+  RETURN_IF_ERROR(LoadArchive());
   ScopedUtf8Locale utf8;
-  ArchivePtr a(archive_read_new());
+  ArchivePtr a(Archive().read_new());
   if (a == nullptr) return absl::ResourceExhaustedError("allocating the tar reader failed");
   // Tar (ustar, pax, GNU) only, and no libarchive filters: the stream is already decompressed,
   // so the diff id is computed on exactly what is parsed. "empty" accepts a 0-byte layer.
-  if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK ||
-      archive_read_support_format_gnutar(a.get()) != ARCHIVE_OK ||
-      archive_read_support_format_empty(a.get()) != ARCHIVE_OK) {
+  if (Archive().read_support_format_tar(a.get()) != ARCHIVE_OK ||
+      Archive().read_support_format_gnutar(a.get()) != ARCHIVE_OK ||
+      Archive().read_support_format_empty(a.get()) != ARCHIVE_OK) {
     return absl::InternalError("configuring the tar reader failed");
   }
   ReadContext context{&stream, std::vector<char>(kReadBufferSize), absl::OkStatus()};
-  if (archive_read_open(a.get(), &context, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+  if (Archive().read_open(a.get(), &context, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
     return ArchiveStatus(context, a.get(), "at its start");
   }
   return unpacker.ApplyAll(a.get(), context);

@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "common/version.h"
 #include "curl/curl.h"
+#include "image/curl_library.h"
 #include "image/reference.h"
 #include "nlohmann/json.hpp"
 #include "openssl/err.h"
@@ -69,20 +70,12 @@ constexpr size_t kMaxTokenResponseBytes = 1 << 20;
 constexpr absl::Duration kPingLifetime = absl::Minutes(10);
 
 struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+  void operator()(CURL* curl) const { Curl().easy_cleanup(curl); }
+  void operator()(curl_slist* list) const { Curl().slist_free_all(list); }
+  void operator()(CURLU* url) const { Curl().url_cleanup(url); }
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
   void operator()(BIO* bio) const { BIO_free(bio); }
 };
-
-// Called on the first request, not when the client is built: curl's global init initialises
-// OpenSSL (its configuration and providers) and libssh2, ~2 MiB of berthd's idle memory that a
-// node which never pulls does not need.
-void CurlGlobalInitOnce() {
-  static const bool initialized = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
-  (void)initialized;
-}
 
 // A URL's parts that decide where credentials and TLS settings apply.
 struct UrlParts {
@@ -92,21 +85,23 @@ struct UrlParts {
   std::string origin;     // scheme://host:port with the default port filled in
 };
 
-// Every request parses its URL first, so this is where curl is initialised.
+// Every request parses its URL first, so this is where libcurl is loaded and initialised (not
+// when the client is built: curl's global init also initialises OpenSSL and libssh2, memory a
+// node that never pulls does not need).
 absl::StatusOr<UrlParts> ParseUrl(const std::string& url) {
-  CurlGlobalInitOnce();
-  std::unique_ptr<CURLU, CurlDeleter> handle(curl_url());
+  RETURN_IF_ERROR(LoadCurl());
+  std::unique_ptr<CURLU, CurlDeleter> handle(Curl().url());
   if (handle == nullptr) return absl::ResourceExhaustedError("curl_url failed");
-  if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+  if (Curl().url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
     return absl::InvalidArgumentError(absl::StrCat("invalid URL \"", url.substr(0, 200), "\""));
   }
   auto part = [&](CURLUPart which, unsigned int flags) {
     char* value = nullptr;
     std::string out;
-    if (curl_url_get(handle.get(), which, &value, flags) == CURLUE_OK && value != nullptr) {
+    if (Curl().url_get(handle.get(), which, &value, flags) == CURLUE_OK && value != nullptr) {
       out = value;
     }
-    curl_free(value);
+    Curl().free(value);
     return out;
   };
   UrlParts parts;
@@ -228,7 +223,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   absl::string_view chunk(data, size * count);
   if (transfer->status == 0)
-    curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &transfer->status);
+    Curl().easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &transfer->status);
   if (transfer->sink != nullptr && transfer->status >= 200 && transfer->status < 300) {
     transfer->error = (*transfer->sink)(chunk);
     return transfer->error.ok() ? chunk.size() : 0;
@@ -295,16 +290,16 @@ CURLcode AddCaCertificates(CURL*, void* ssl_ctx, void* user) {
 }
 
 void ConfigureTls(CURL* h, const TlsFiles& files, bool verify) {
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+  Curl().easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+  Curl().easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
   if (!files.ca_pem.empty()) {
-    curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, AddCaCertificates);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &files.ca_pem);
+    Curl().easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    Curl().easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, AddCaCertificates);
+    Curl().easy_setopt(h, CURLOPT_SSL_CTX_DATA, &files.ca_pem);
   }
   if (!files.client_cert.empty()) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT, files.client_cert.c_str());
-    curl_easy_setopt(h, CURLOPT_SSLKEY, files.client_key.c_str());
+    Curl().easy_setopt(h, CURLOPT_SSLCERT, files.client_cert.c_str());
+    Curl().easy_setopt(h, CURLOPT_SSLKEY, files.client_key.c_str());
   }
 }
 
@@ -312,12 +307,12 @@ absl::StatusOr<std::unique_ptr<curl_slist, CurlDeleter>> HeaderList(
     const std::vector<std::string>& lines) {
   std::unique_ptr<curl_slist, CurlDeleter> headers;
   for (const std::string& line : lines) {
-    curl_slist* list = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* list = Curl().slist_append(headers.get(), line.c_str());
     if (list == nullptr) return absl::ResourceExhaustedError("curl_slist_append failed");
     headers.release();  // `list` now owns the old head
     headers.reset(list);
   }
-  curl_slist* list = curl_slist_append(headers.get(), "Expect:");  // no 100-continue round trip
+  curl_slist* list = Curl().slist_append(headers.get(), "Expect:");  // no 100-continue round trip
   if (list == nullptr) return absl::ResourceExhaustedError("curl_slist_append failed");
   headers.release();
   headers.reset(list);
@@ -327,28 +322,28 @@ absl::StatusOr<std::unique_ptr<curl_slist, CurlDeleter>> HeaderList(
 void SetTransferOptions(CURL* h, const RegistryClient::Options& options, const std::string& url,
                         curl_slist* headers, Transfer* transfer, char* error_buffer) {
   static const std::string kUserAgent = absl::StrCat("berth/", kVersion);
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are followed by Execute
-  curl_easy_setopt(h, CURLOPT_USERAGENT, kUserAgent.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+  Curl().easy_setopt(h, CURLOPT_URL, url.c_str());
+  Curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  Curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are followed by Execute
+  Curl().easy_setopt(h, CURLOPT_USERAGENT, kUserAgent.c_str());
+  Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  Curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+  Curl().easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  Curl().easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                    std::max(1L, static_cast<long>(absl::ToInt64Seconds(options.stall_timeout))));
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, transfer);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer);
+  Curl().easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  Curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  Curl().easy_setopt(h, CURLOPT_HEADERDATA, transfer);
+  Curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  Curl().easy_setopt(h, CURLOPT_WRITEDATA, transfer);
 }
 
 // A certificate problem, saying what berthd trusts for `authority` so the fix is evident.
 absl::Status TlsTrustError(const std::string& target, CURLcode code, const char* error_buffer,
                            const std::string& certs_dir, const std::string& authority) {
-  std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  std::string detail = error_buffer[0] != '\0' ? error_buffer : Curl().easy_strerror(code);
   std::string dir = absl::StrCat(certs_dir, "/", authority);
   if (code == CURLE_SSL_CERTPROBLEM) {
     return absl::FailedPreconditionError(
@@ -386,7 +381,7 @@ absl::StatusOr<RegistryClient::Response> RegistryClient::Exchange(const Request&
   if (parts.scheme == "https") {
     ASSIGN_OR_RETURN(tls, LoadCertsDir(options_.certs_dir, parts.authority));
   }
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  std::unique_ptr<CURL, CurlDeleter> curl(Curl().easy_init());
   if (curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
   std::vector<std::string> lines = request.headers;
   if (with_auth && !request.authorization.empty()) {
@@ -399,13 +394,13 @@ absl::StatusOr<RegistryClient::Response> RegistryClient::Exchange(const Request&
   char error_buffer[CURL_ERROR_SIZE] = {};
   SetTransferOptions(h, options_, url, headers.get(), &transfer, error_buffer);
   if (request.method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.post_form.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.post_form.size()));
+    Curl().easy_setopt(h, CURLOPT_POSTFIELDS, request.post_form.c_str());
+    Curl().easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.post_form.size()));
   }
   if (parts.scheme == "https") ConfigureTls(h, tls, request.relaxed_origin != parts.origin);
 
   LOG_DEBUG("registry: {} {}", request.method, Redacted(url));
-  CURLcode code = curl_easy_perform(h);
+  CURLcode code = Curl().easy_perform(h);
   std::string target = absl::StrCat(request.method, " ", Redacted(url));
   if (!transfer.error.ok()) return transfer.error;
   if (code == CURLE_PARTIAL_FILE) {
@@ -421,12 +416,12 @@ absl::StatusOr<RegistryClient::Response> RegistryClient::Exchange(const Request&
   }
   if (code != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat(
-        target, ": ", error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code)));
+        target, ": ", error_buffer[0] != '\0' ? error_buffer : Curl().easy_strerror(code)));
   }
   Response response;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  Curl().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   char* redirect = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect != nullptr) {
+  if (Curl().easy_getinfo(h, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect != nullptr) {
     response.redirect_url = redirect;
   }
   response.headers = std::move(transfer.headers);

@@ -1,8 +1,5 @@
 #include "image/tar_archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include <memory>
 #include <vector>
 
@@ -11,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status.h"
+#include "image/archive_library.h"
 
 namespace berth::image {
 namespace {
@@ -18,25 +16,26 @@ namespace {
 constexpr size_t kBlockSize = 1 << 20;
 
 struct ArchiveCloser {
-  void operator()(struct archive* a) const { archive_read_free(a); }
+  void operator()(struct archive* a) const { Archive().read_free(a); }
 };
 using ArchivePtr = std::unique_ptr<struct archive, ArchiveCloser>;
 
 absl::StatusOr<ArchivePtr> OpenArchive(const std::string& path) {
-  ArchivePtr a(archive_read_new());
+  RETURN_IF_ERROR(LoadArchive());
+  ArchivePtr a(Archive().read_new());
   if (a == nullptr) return absl::ResourceExhaustedError("allocating an archive reader");
-  archive_read_support_format_tar(a.get());
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_filter_zstd(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), kBlockSize) != ARCHIVE_OK) {
+  Archive().read_support_format_tar(a.get());
+  Archive().read_support_filter_gzip(a.get());
+  Archive().read_support_filter_zstd(a.get());
+  if (Archive().read_open_filename(a.get(), path.c_str(), kBlockSize) != ARCHIVE_OK) {
     return absl::InvalidArgumentError(
-        absl::StrCat("opening archive ", path, ": ", archive_error_string(a.get())));
+        absl::StrCat("opening archive ", path, ": ", Archive().error_string(a.get())));
   }
   return a;
 }
 
 absl::Status ArchiveError(struct archive* a, const std::string& path) {
-  const char* message = archive_error_string(a);
+  const char* message = Archive().error_string(a);
   return absl::InvalidArgumentError(
       absl::StrCat("reading archive ", path, ": ", message != nullptr ? message : "error"));
 }
@@ -48,11 +47,11 @@ absl::Status ForEachMember(
     const std::function<absl::StatusOr<bool>(const std::string&, struct archive_entry*)>& visit) {
   struct archive_entry* entry = nullptr;
   while (true) {
-    int r = archive_read_next_header(a, &entry);
+    int r = Archive().read_next_header(a, &entry);
     if (r == ARCHIVE_EOF) return absl::OkStatus();
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return ArchiveError(a, path);
-    if (archive_entry_filetype(entry) != AE_IFREG) continue;
-    const char* raw = archive_entry_pathname(entry);
+    if (Archive().entry_filetype(entry) != AE_IFREG) continue;
+    const char* raw = Archive().entry_pathname(entry);
     if (raw == nullptr) continue;
     absl::StatusOr<std::string> name = CleanMemberName(raw);
     if (!name.ok()) continue;
@@ -90,7 +89,7 @@ absl::StatusOr<std::map<std::string, int64_t>> TarArchive::List(size_t max_membe
           return absl::InvalidArgumentError(
               absl::StrCat("archive ", path_, " has more than ", max_members, " members"));
         }
-        members[name] = archive_entry_size(entry);
+        members[name] = Archive().entry_size(entry);
         return false;
       });
   RETURN_IF_ERROR(listed);
@@ -125,7 +124,7 @@ absl::Status TarArchive::Stream(absl::string_view name,
         found = true;
         std::vector<char> buffer(kBlockSize);
         while (true) {
-          la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
+          la_ssize_t n = Archive().read_data(a.get(), buffer.data(), buffer.size());
           if (n < 0) return ArchiveError(a.get(), path_);
           if (n == 0) break;
           RETURN_IF_ERROR(sink(absl::string_view(buffer.data(), static_cast<size_t>(n))));
