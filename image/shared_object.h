@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 
+#include <type_traits>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -22,15 +24,30 @@ inline absl::StatusOr<void*> OpenSharedObject(const char* soname, const char* ne
   return handle;
 }
 
-// Sets `out` (a function pointer) to `name` in `handle`.
+// One entry point to resolve: its name, and the function pointer to set.
 template <typename Fn>
-absl::Status ResolveSymbol(void* handle, const char* soname, const char* name, Fn& out) {
-  void* symbol = ::dlsym(handle, name);
-  if (symbol == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(soname, " has no ", name));
-  }
-  out = reinterpret_cast<Fn>(symbol);
-  return absl::OkStatus();
+struct Symbol {
+  const char* name;
+  Fn& out;
+};
+template <typename Fn>
+Symbol(const char*, Fn&) -> Symbol<Fn>;
+
+// Sets each symbol's pointer to `name` in `handle`; the first missing one is the error.
+template <typename... Fn>
+absl::Status ResolveSymbols(void* handle, const char* soname, Symbol<Fn>... symbols) {
+  absl::Status status;
+  auto resolve = [&](const char* name, auto& out) {
+    if (!status.ok()) return;
+    void* symbol = ::dlsym(handle, name);
+    if (symbol == nullptr) {
+      status = absl::FailedPreconditionError(absl::StrCat(soname, " has no ", name));
+      return;
+    }
+    out = reinterpret_cast<std::remove_reference_t<decltype(out)>>(symbol);
+  };
+  (resolve(symbols.name, symbols.out), ...);
+  return status;
 }
 
 }  // namespace berth::image
