@@ -4,6 +4,7 @@
 #include "conmon/container_supervisor.h"
 
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "common/status.h"
 #include "conmon/console_socket.h"
 #include "conmon/container_io.h"
+#include "conmon/exec_fifo.h"
 #include "conmon/exec_stream.h"
 #include "conmon/exec_sync.h"
 #include "conmon/runtime_cmd.h"
@@ -44,6 +46,11 @@ struct ContainerSupervisor::Container {
   std::unique_ptr<ContainerIo> io;
   bool starting = false;
   bool deleting = false;
+  // A start through runc's exec fifo (exec_fifo.h) under way: the fifo, its time limit, and
+  // the StartContainer to answer.
+  UniqueFd start_fifo;
+  uint64_t start_timer = 0;
+  Reply start_reply;
   std::vector<Reply> stop_waiters;    // answered OK at the exit
   std::vector<Reply> delete_waiters;  // answered when `runc delete` is done
   std::vector<uint64_t> kill_timers;
@@ -54,6 +61,13 @@ struct ContainerSupervisor::Container {
                Reply reply);
   absl::StatusOr<pid_t> Adopt(ContainerSupervisor* s, ConsoleSocket* console);
   void Exited(ContainerSupervisor* s, int wait_status);
+  // Waits on `fifo` (opened) for init's byte, then answers `reply`.
+  void AwaitStart(ContainerSupervisor* s, UniqueFd fifo, Reply reply);
+  // Reads the fifo after poll (or the exit of init) says something happened; `exited`: init is
+  // gone, so nothing more will come.
+  void CheckStart(ContainerSupervisor* s, bool exited);
+  // Ends the start under way with `status`.
+  void EndStart(ContainerSupervisor* s, const absl::Status& status);
   void WriteExitRecord(const std::string& pod_dir);
   void RunDelete(ContainerSupervisor* s);
   // Erases the container from the supervisor: `this` is gone afterwards.
@@ -125,6 +139,8 @@ ContainerSupervisor::ContainerSupervisor(EventLoop* loop, Options options, Event
 ContainerSupervisor::~ContainerSupervisor() {
   for (auto& [id, container] : containers_) {
     for (uint64_t timer : container->kill_timers) loop_->CancelTimer(timer);
+    if (container->start_timer != 0) loop_->CancelTimer(container->start_timer);
+    if (container->start_fifo.valid()) loop_->Unwatch(container->start_fifo.get());
   }
 }
 
@@ -226,7 +242,70 @@ absl::StatusOr<pid_t> ContainerSupervisor::Container::Adopt(ContainerSupervisor*
   return pid;
 }
 
+void ContainerSupervisor::Container::AwaitStart(ContainerSupervisor* s, UniqueFd fifo,
+                                                Reply reply) {
+  start_fifo = std::move(fifo);
+  start_reply = std::move(reply);
+  absl::Status watched = s->loop_->Watch(
+      start_fifo.get(), EPOLLIN, WhileAlive(life, [this, s](uint32_t) { CheckStart(s, false); }));
+  if (!watched.ok()) {
+    EndStart(s, watched);
+    return;
+  }
+  start_timer = s->loop_->AddTimer(absl::Seconds(60), WhileAlive(life, [this, s] {
+    start_timer = 0;
+    EndStart(s, absl::DeadlineExceededError("runc's init did not reach its start in 60s"));
+  }));
+}
+
+void ContainerSupervisor::Container::CheckStart(ContainerSupervisor* s, bool exited) {
+  if (!start_fifo.valid()) return;
+  absl::StatusOr<ExecFifoState> read = ReadExecFifo(start_fifo.get());
+  if (!read.ok()) {
+    EndStart(s, read.status());
+    return;
+  }
+  switch (*read) {
+    case ExecFifoState::kStarted: {
+      // As `runc start` does: without the fifo, runc sees the container running.
+      std::string path = ExecFifoPath(runtime, id);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        LOG_WARN("removing {}: {}", path, ErrnoStatus(errno, "unlink"));
+      }
+      if (state == State::kCreated) state = State::kRunning;
+      EndStart(s, absl::OkStatus());
+      return;
+    }
+    case ExecFifoState::kClosed:
+      EndStart(s, absl::FailedPreconditionError("its init exited before the start"));
+      return;
+    case ExecFifoState::kWaiting:
+      if (exited) EndStart(s, absl::FailedPreconditionError("it exited before the start"));
+      return;
+  }
+}
+
+void ContainerSupervisor::Container::EndStart(ContainerSupervisor* s, const absl::Status& status) {
+  if (start_fifo.valid()) {
+    s->loop_->Unwatch(start_fifo.get());
+    start_fifo.Reset();
+  }
+  if (start_timer != 0) s->loop_->CancelTimer(std::exchange(start_timer, 0));
+  starting = false;
+  Reply reply = std::move(start_reply);
+  start_reply = nullptr;
+  if (!reply) return;
+  if (status.ok()) {
+    reply(Answer());
+  } else {
+    reply(Answer(kInternal, absl::StrCat("starting container ", id, ": ", status.message())));
+  }
+}
+
 void ContainerSupervisor::Container::Exited(ContainerSupervisor* s, int wait_status) {
+  // A start under way: init wrote its byte and the process already ran and exited, or init
+  // died before (as `runc start` tells the two apart).
+  CheckStart(s, true);
   state = State::kExited;
   for (uint64_t timer : kill_timers) s->loop_->CancelTimer(timer);
   kill_timers.clear();
@@ -284,6 +363,7 @@ void ContainerSupervisor::Container::RunDelete(ContainerSupervisor* s) {
 }
 
 void ContainerSupervisor::Container::Forget(ContainerSupervisor* s) {
+  EndStart(s, absl::AbortedError("the container was deleted"));
   std::vector<Reply> waiters = std::move(delete_waiters);
   std::unique_ptr<Container> self = std::move(s->containers_[id]);
   s->containers_.erase(id);
@@ -304,6 +384,16 @@ void ContainerSupervisor::Start(const v1::StartContainer& request, Reply reply) 
     return;
   }
   c->starting = true;
+  absl::StatusOr<UniqueFd> fifo = OpenExecFifo(c->runtime, c->id);
+  if (fifo.ok()) {
+    c->AwaitStart(this, std::move(*fifo), std::move(reply));
+    return;
+  }
+  if (!absl::IsNotFound(fifo.status())) {
+    c->starting = false;
+    reply(Answer(Annotate(fifo.status(), absl::StrCat("starting container ", c->id))));
+    return;
+  }
   RuntimeRun run{.argv = RuntimeStartArgv(c->runtime, c->id)};
   absl::StatusOr<pid_t> pid = RunRuntimeAsync(
       loop_, std::move(run), WhileAlive(c->life, [c, reply](const RuntimeResult& result) {

@@ -459,6 +459,68 @@ TEST_F(SupervisorTest, LogsOutputAndRecordsTheExit) {
   EXPECT_EQ(Delete(id).code(), 0);  // idempotent
 }
 
+// Started through runc's exec fifo (no `runc start`): the fifo is gone, as `runc start`
+// leaves it (runc then reports the container running; `runc state` cannot run here, as the
+// loop reaps every child), and a second start is refused.
+TEST_F(SupervisorTest, StartLeavesRuncSeeingItRunning) {
+  std::string id = MakeBundle({"sleep", "100"});
+  ASSERT_EQ(Create(id).code(), 0);
+  EXPECT_TRUE(::access((RuncRoot() + "/" + id + "/exec.fifo").c_str(), F_OK) == 0);
+  v1::Response started = Start(id);
+  ASSERT_EQ(started.code(), 0) << started.message();
+  EXPECT_FALSE(::access((RuncRoot() + "/" + id + "/exec.fifo").c_str(), F_OK) == 0);
+  EXPECT_TRUE(Running(id));
+  EXPECT_EQ(CgroupProcs(id).size(), 1u);
+  EXPECT_EQ(Start(id).code(), 9);  // FailedPrecondition: not created
+  EXPECT_EQ(Stop(id, SIGKILL, absl::ZeroDuration()).code(), 0);
+  std::optional<v1::ExitRecord> exit = loop_->WaitExit(id);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code(), 137);
+  EXPECT_EQ(Delete(id).code(), 0);
+}
+
+// A container whose init died before the start: the start fails at once (no hang), the exit
+// is recorded, and the container can be deleted.
+TEST_F(SupervisorTest, StartAfterInitDiedFails) {
+  std::string id = MakeBundle({"sleep", "100"});
+  v1::Response created = Create(id);
+  ASSERT_EQ(created.code(), 0) << created.message();
+  pid_t pid = created.create_container().pid();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  std::optional<v1::ExitRecord> exit = loop_->WaitExit(id);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code(), 137);
+  absl::Time before = absl::Now();
+  v1::Response started = Start(id);
+  EXPECT_NE(started.code(), 0);
+  EXPECT_LT(absl::Now() - before, absl::Seconds(10));
+  EXPECT_EQ(Delete(id).code(), 0);
+}
+
+// Init killed while a start waits on it: the start is answered with an error.
+TEST_F(SupervisorTest, StartRacingAKillIsAnswered) {
+  for (int i = 0; i < 5; ++i) {
+    std::string id = MakeBundle({"sleep", "100"});
+    v1::Response created = Create(id);
+    ASSERT_EQ(created.code(), 0) << created.message();
+    pid_t pid = created.create_container().pid();
+    auto promise = std::make_shared<std::promise<v1::Response>>();
+    v1::StartContainer request;
+    request.set_container_id(id);
+    loop_->Post([request, promise, pid] {
+      loop_->supervisor()->Start(request, [promise](v1::Response r) { promise->set_value(r); });
+      ::kill(pid, SIGKILL);
+    });
+    std::future<v1::Response> answer = promise->get_future();
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    // Either the start won (the process then died of the kill) or it failed; never a hang.
+    std::optional<v1::ExitRecord> exit = loop_->WaitExit(id);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->exit_code(), 137);
+    EXPECT_EQ(Delete(id).code(), 0);
+  }
+}
+
 TEST_F(SupervisorTest, ReportsTheExitCode) {
   std::string id = Run({"sh", "-c", "exit 3"});
   std::optional<v1::ExitRecord> exit = loop_->WaitExit(id);
