@@ -186,6 +186,11 @@ function(berth_static_executable name)
   target_link_libraries(${name} PRIVATE -Wl,--start-group ${items} -Wl,--end-group)
   # Nothing shared that berthd maps needs libstdc++ any more, so it is linked in too.
   target_link_options(${name} PRIVATE -static-libstdc++ -static-libgcc)
+  # Export nothing from the archives: a shared library that defines a name an archive also
+  # defines (libisal.so and libcrypto.a both have a gf_mul) would otherwise bind its own calls
+  # to the executable's copy. The same goes for the libraries dlopened later (libcurl brings
+  # its own libssl and libcrypto, libarchive's ICU its own libstdc++): each keeps its own.
+  target_link_options(${name} PRIVATE -Wl,--exclude-libs,ALL)
   # DT_RELR: the ~50,000 relative relocations of the linked-in code in a 9 KiB bitmap instead
   # of 1.2 MB of .rela.dyn that ld.so reads at every start.
   check_linker_flag(CXX "-Wl,-z,pack-relative-relocs" BERTH_HAVE_PACK_RELATIVE_RELOCS)
