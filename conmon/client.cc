@@ -31,6 +31,7 @@ using monitor::v1::Response;
 
 constexpr int kConfigFd = 3;
 constexpr int kSyncFd = 4;
+constexpr int kRuntimeImageFd = 5;
 
 // Milliseconds left until `deadline` for poll(2), at least 0.
 int PollTimeout(absl::Time deadline) {
@@ -54,11 +55,14 @@ absl::StatusOr<UniqueFd> ConfigPipe(const std::string& data) {
   return UniqueFd(::fcntl(read_end.get(), F_DUPFD_CLOEXEC, 10));
 }
 
-absl::StatusOr<pid_t> Spawn(const std::string& path, int config_fd, int sync_fd) {
+// `image_fd`: -1, or the runtime's sealed copy, handed down as kRuntimeImageFd. Every source fd
+// is >= 10, so no dup2 overwrites another's source.
+absl::StatusOr<pid_t> Spawn(const std::string& path, int config_fd, int sync_fd, int image_fd) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, config_fd, kConfigFd);
   posix_spawn_file_actions_adddup2(&actions, sync_fd, kSyncFd);
+  if (image_fd >= 0) posix_spawn_file_actions_adddup2(&actions, image_fd, kRuntimeImageFd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty, defaults;
@@ -124,7 +128,18 @@ std::string ReapDirectChild(pid_t pid, absl::Time deadline) {
 
 absl::StatusOr<LaunchResult> LaunchMonitor(const LaunchOptions& options) {
   absl::Time deadline = absl::Now() + options.timeout;
-  ASSIGN_OR_RETURN(UniqueFd config_read, ConfigPipe(options.config.SerializeAsString()));
+  UniqueFd image;
+  if (options.runtime_image_fd >= 0) {
+    image.Reset(::fcntl(options.runtime_image_fd, F_DUPFD_CLOEXEC, 10));
+    if (!image) return ErrnoStatus(errno, "fcntl(F_DUPFD_CLOEXEC)");
+  }
+  std::string config = options.config.SerializeAsString();
+  if (image) {
+    monitor::v1::LaunchConfig with_image = options.config;
+    with_image.set_runtime_image_fd(kRuntimeImageFd);
+    config = with_image.SerializeAsString();
+  }
+  ASSIGN_OR_RETURN(UniqueFd config_read, ConfigPipe(config));
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   UniqueFd sync_read(sync[0]), sync_write(sync[1]);
@@ -132,8 +147,10 @@ absl::StatusOr<LaunchResult> LaunchMonitor(const LaunchOptions& options) {
   if (!sync_child) return ErrnoStatus(errno, "fcntl(F_DUPFD_CLOEXEC)");
   sync_write.Reset();
   ASSIGN_OR_RETURN(pid_t child,
-                   Spawn(options.berth_mon_path, config_read.get(), sync_child.get()));
+                   Spawn(options.berth_mon_path, config_read.get(), sync_child.get(),
+                         image ? image.get() : -1));
   config_read.Reset();
+  image.Reset();
   sync_child.Reset();
   absl::StatusOr<std::string> data = ReadUntilEof(sync_read.get(), deadline);
   std::string how = ReapDirectChild(child, deadline);

@@ -25,6 +25,9 @@ inline constexpr uint32_t kProtocolVersion = 2;
 struct LaunchOptions {
   std::string berth_mon_path;  // the berth-mon binary
   monitor::v1::LaunchConfig config;
+  // A sealed copy of config.runtime_path (common/sealed_copy.h) that the monitor runs the
+  // runtime from; -1: none. Not owned.
+  int runtime_image_fd = -1;
   // How long to wait for the LaunchResult (namespaces pinned, socket listening).
   absl::Duration timeout = absl::Seconds(30);
 };

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/sealed_copy.h"
 #include "common/status.h"
 #include "common/version.h"
 #include "conmon/daemonize.h"
@@ -20,6 +21,7 @@
 #include "conmon/mon_log.h"
 #include "conmon/monitor.h"
 #include "conmon/namespaces.h"
+#include "conmon/runtime_cmd.h"
 #include "proto/monitor.pb.h"
 
 namespace berth::mon {
@@ -69,6 +71,19 @@ absl::StatusOr<LaunchConfig> ReadConfig(int fd) {
   return config;
 }
 
+// berthd hands down a sealed copy of the runtime (common/sealed_copy.h): runc runs from it.
+void AdoptRuntimeImage(const LaunchConfig& config) {
+  int fd = config.runtime_image_fd();
+  if (fd <= 2) return;
+  if (!IsSealedCopy(fd) || ::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    MON_ERROR("fd %d is not a sealed copy of the runtime: running %s itself", fd,
+              config.runtime_path().c_str());
+    ::close(fd);
+    return;
+  }
+  UseRuntimeImage(config.runtime_path(), fd);
+}
+
 // Writes the result to the sync fd and closes it; berthd reads it until EOF.
 void Report(int sync_fd, const LaunchResult& result) {
   absl::Status written = WriteAll(sync_fd, result.SerializeAsString(), "the launch result");
@@ -105,6 +120,7 @@ int Run(const Flags& flags) {
   if (!config.ok()) return Fail(flags.sync_fd, config.status());
   if (absl::Status detached = Daemonize(); !detached.ok()) return Fail(flags.sync_fd, detached);
   OpenLog(*config);
+  AdoptRuntimeImage(*config);
   AdjustOomScore(config->oom_score_adj());  // before the holder: the pod's init inherits it
   NamespaceHolder holder;
   absl::StatusOr<PodNamespaces> namespaces = CreatePodNamespaces(*config, &holder);

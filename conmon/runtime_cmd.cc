@@ -37,7 +37,8 @@ std::vector<std::string> Base(const RuntimeRef& runtime) {
 // The child side of SpawnChild: async-signal-safe calls only, and nothing written to the memory
 // it shares with the parent (it runs with vfork semantics). Signals arrive blocked: the
 // handlers (the parent's code) are reset before they are unblocked.
-[[noreturn]] void ExecChild(char* const* argv, const int (&stdio)[3], int error_pipe) {
+[[noreturn]] void ExecChild(char* const* argv, const int (&stdio)[3], int error_pipe,
+                           int image_fd) {
   struct sigaction dfl;
   __builtin_memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
@@ -56,10 +57,20 @@ std::vector<std::string> Base(const RuntimeRef& runtime) {
   for (int i = 0; i < 3; ++i) {
     if (dup2(moved[i], i) < 0) goto fail;
   }
-  // Everything else is close-on-exec or closed here (the error pipe must stay open).
-  for (int fd = 3; fd < error_pipe; ++fd) close(fd);
-  syscall(SYS_close_range, static_cast<unsigned>(error_pipe) + 1, ~0U, 0);
-  execve(argv[0], argv, environ);
+  // Everything else is close-on-exec or closed here (the error pipe and the image, both
+  // close-on-exec, must stay open until the exec).
+  {
+    int last = error_pipe > image_fd ? error_pipe : image_fd;
+    for (int fd = 3; fd < last; ++fd) {
+      if (fd != error_pipe && fd != image_fd) close(fd);
+    }
+    syscall(SYS_close_range, static_cast<unsigned>(last) + 1, ~0U, 0);
+  }
+  if (image_fd >= 0) {
+    syscall(SYS_execveat, image_fd, "", argv, environ, AT_EMPTY_PATH);
+  } else {
+    execve(argv[0], argv, environ);
+  }
 fail : {
   int err = errno;
   ssize_t ignored = write(error_pipe, &err, sizeof(err));
@@ -72,17 +83,29 @@ struct CloneArgs {
   char* const* argv;
   const int (*stdio)[3];
   int error_pipe;
+  int image_fd;
 };
 
 int CloneChild(void* arg) {
   const auto* args = static_cast<const CloneArgs*>(arg);
-  ExecChild(args->argv, *args->stdio, args->error_pipe);
+  ExecChild(args->argv, *args->stdio, args->error_pipe, args->image_fd);
+}
+
+// The runtime run from a sealed copy (UseRuntimeImage); set once, before the loop runs.
+struct RuntimeImage {
+  std::string path;
+  int fd = -1;
+};
+RuntimeImage& Image() {
+  static RuntimeImage* image = new RuntimeImage();
+  return *image;
 }
 
 // Starts the child with vfork semantics (CLONE_VM|CLONE_VFORK): it shares our memory until it
 // execs, so no page table is copied and it runs at once, and we resume once it exec'd (or
 // failed). On its own stack, with every signal blocked until it reset the handlers.
-absl::StatusOr<pid_t> CloneExec(char* const* argv, const int (&stdio)[3], int error_pipe) {
+absl::StatusOr<pid_t> CloneExec(char* const* argv, const int (&stdio)[3], int error_pipe,
+                                int image_fd) {
   constexpr size_t kStackSize = 64 << 10;
   void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -90,7 +113,7 @@ absl::StatusOr<pid_t> CloneExec(char* const* argv, const int (&stdio)[3], int er
   sigset_t all, old;
   sigfillset(&all);
   ::sigprocmask(SIG_SETMASK, &all, &old);
-  CloneArgs args{.argv = argv, .stdio = &stdio, .error_pipe = error_pipe};
+  CloneArgs args{.argv = argv, .stdio = &stdio, .error_pipe = error_pipe, .image_fd = image_fd};
   pid_t pid = ::clone(CloneChild, static_cast<char*>(stack) + kStackSize,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   int clone_errno = errno;
@@ -139,6 +162,11 @@ std::vector<std::string> RuntimeExecDetachedArgv(const RuntimeRef& runtime, cons
   return out;
 }
 
+void UseRuntimeImage(const std::string& path, int fd) {
+  Image().path = path;
+  Image().fd = fd;
+}
+
 absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv, const ChildStdio& stdio) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
     return absl::InvalidArgumentError("the runtime must be given by an absolute path");
@@ -156,7 +184,8 @@ absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv, const Chi
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe2");
   UniqueFd error_r(pipe_fds[0]);
   UniqueFd error_w(pipe_fds[1]);
-  ASSIGN_OR_RETURN(pid_t pid, CloneExec(args.data(), fds, error_w.get()));
+  int image_fd = Image().fd >= 0 && Image().path == argv[0] ? Image().fd : -1;
+  ASSIGN_OR_RETURN(pid_t pid, CloneExec(args.data(), fds, error_w.get(), image_fd));
   error_w.Reset();
   int child_errno = 0;
   ssize_t n;

@@ -51,6 +51,11 @@ struct ChildStdio {
   int err = -1;
 };
 
+// From now on a child whose argv[0] is `path` is executed from `fd` (a sealed copy of that
+// binary, common/sealed_copy.h; close-on-exec, kept open by the caller) instead of the file.
+// Call before the loop runs: not thread-safe.
+void UseRuntimeImage(const std::string& path, int fd);
+
 // Starts `argv` (argv[0] absolute) with `stdio`, with vfork semantics (nothing copied; returns
 // once the child exec'd); every other fd is closed in the child, its signal mask and
 // dispositions are reset. Only async-signal-safe calls in the child before the exec.

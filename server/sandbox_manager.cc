@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/record_file.h"
+#include "common/sealed_copy.h"
 #include "common/status.h"
 #include "common/undo.h"
 #include "sandbox/pod_files.h"
@@ -194,6 +195,18 @@ absl::Status SandboxManager::SetUp(Sandbox& sandbox, UndoStack& undo) {
   return Persist(sandbox);
 }
 
+int SandboxManager::RuntimeImage(const std::string& path) const {
+  absl::MutexLock lock(&images_mu_);
+  auto it = runtime_images_.find(path);
+  if (it != runtime_images_.end()) return it->second.get();
+  absl::StatusOr<UniqueFd> copy = MakeSealedCopy(path);
+  if (!copy.ok()) {
+    LOG_WARN("monitors run {} from its file: {}", path, copy.status());
+    return -1;
+  }
+  return runtime_images_.emplace(path, std::move(*copy)).first->second.get();
+}
+
 mon::LaunchOptions SandboxManager::MonitorLaunchFor(const SandboxRecord& record) const {
   const runtime::v1::PodSandboxConfig& config = record.config();
   SandboxPaths paths = Paths(record.id());
@@ -215,6 +228,7 @@ mon::LaunchOptions SandboxManager::MonitorLaunchFor(const SandboxRecord& record)
   }
   for (const auto& [key, value] : config.linux().sysctls()) (*mc.mutable_sysctls())[key] = value;
   mc.set_runtime_path(options_.runtime_paths.at(record.runtime_handler()));
+  launch.runtime_image_fd = RuntimeImage(mc.runtime_path());
   mc.set_runtime_root(handler.runtime_root);
   mc.set_log_level(options_.config->log_level);
   mc.set_oom_score_adj(kMonitorOomScoreAdj);

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "cni/attachment.h"
+#include "common/unique_fd.h"
 #include "conmon/client.h"
 #include "proto/cri/api.pb.h"
 #include "proto/state.pb.h"
@@ -138,6 +139,12 @@ class SandboxManager {
   Options options_;
   PodContainers* containers_ = nullptr;
   sandbox::NameRegistry names_;
+
+  // The sealed copy of the runtime at `path` (common/sealed_copy.h) that monitors run it
+  // from, made at the first launch; -1 when it cannot be made (the monitor runs the file).
+  int RuntimeImage(const std::string& path) const;
+  mutable absl::Mutex images_mu_;
+  mutable std::map<std::string, UniqueFd> runtime_images_ ABSL_GUARDED_BY(images_mu_);
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Sandbox>> sandboxes_ ABSL_GUARDED_BY(mu_);

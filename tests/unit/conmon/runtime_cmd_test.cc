@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/sealed_copy.h"
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
@@ -115,6 +116,35 @@ TEST(SpawnChildTest, StdioMayComeFromTheLowFds) {
   EXPECT_EQ(ReadAll(out_r.get()), "to-stderr\n");
   int status = Wait(*pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// The runtime runs from its sealed copy: even a path with no file behind it works, and
+// /proc/self/exe is the memfd; other programs still run from their files.
+TEST(SpawnChildTest, RunsTheRuntimeFromItsSealedCopy) {
+  absl::StatusOr<UniqueFd> image = MakeSealedCopy("/bin/sh");
+  ASSERT_TRUE(image.ok()) << image.status();
+  UseRuntimeImage("/nonexistent/berth-runtime", image->get());
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  UniqueFd out_r(out[0]);
+  UniqueFd out_w(out[1]);
+  absl::StatusOr<pid_t> pid = SpawnChild(
+      {"/nonexistent/berth-runtime", "-c",
+       "readlink /proc/$$/exe; echo fds:; readlink /proc/$$/fd/*; true"},
+      ChildStdio{.out = out_w.get()});
+  absl::StatusOr<pid_t> other =
+      SpawnChild({"/bin/sh", "-c", "readlink /proc/$$/exe"}, ChildStdio{.out = out_w.get()});
+  UseRuntimeImage("", -1);
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(other.ok()) << other.status();
+  out_w.Reset();
+  EXPECT_EQ(Wait(*pid), 0);
+  EXPECT_EQ(Wait(*other), 0);
+  std::string output = ReadAll(out_r.get());
+  EXPECT_NE(output.find("/memfd:sealed:sh"), std::string::npos) << output;
+  // The image did not stay open in the child.
+  EXPECT_EQ(output.find("memfd", output.find("fds:")), std::string::npos) << output;
+  EXPECT_NE(output.find("/usr/bin/dash"), std::string::npos) << output;
 }
 
 }  // namespace
