@@ -184,6 +184,8 @@ ContainerPaths ContainerManager::Paths(const std::string& id) const {
 }
 
 absl::Status ContainerManager::Persist(Container& container) {
+  // Every state change is persisted: the cached unfiltered listing goes with it.
+  list_cache_.Changed();
   std::string data;
   container.record.set_schema_version(1);
   if (!container.record.SerializeToString(&data)) {
@@ -313,6 +315,7 @@ absl::StatusOr<std::string> ContainerManager::Create(
   {
     absl::MutexLock map_lock(&mu_);
     containers_[id] = container;
+    list_cache_.Changed();
   }
   LOG_INFO("container {} ({}) created in pod {}", name, id, pod_id);
   return id;

@@ -250,6 +250,7 @@ absl::Status ContainerManager::RemoveLocked(Container& container,
   RETURN_IF_ERROR(RemoveAll(paths.record_dir));
   names_.Release(record.name(), record.id());
   container.removed = true;
+  list_cache_.Changed();
   LOG_INFO("container {} ({}) removed", record.name(), record.id());
   return absl::OkStatus();
 }

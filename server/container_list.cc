@@ -65,6 +65,28 @@ std::shared_ptr<const std::string> ContainerListEntry::Get(const ContainerRecord
   return std::shared_ptr<const std::string>(std::move(built), bytes);
 }
 
+bool ListFilterIsEmpty(const runtime::v1::ContainerFilter& filter) {
+  return filter.id().empty() && filter.pod_sandbox_id().empty() && !filter.has_state() &&
+         filter.label_selector().empty();
+}
+
+std::shared_ptr<const std::string> ContainerListCache::Get(
+    absl::FunctionRef<std::string()> build) {
+  uint64_t generation = generation_.load(std::memory_order_acquire);
+  std::shared_ptr<const Cached> cached = cached_.load(std::memory_order_acquire);
+  if (cached == nullptr || cached->generation != generation) {
+    auto rebuilt = std::make_shared<Cached>();
+    rebuilt->generation = generation;
+    rebuilt->bytes = build();
+    // A slower concurrent build may store an older generation over this one: the next call
+    // then sees the mismatch and builds again. Never a stale answer, at worst one more build.
+    cached_.store(rebuilt, std::memory_order_release);
+    cached = std::move(rebuilt);
+  }
+  const std::string* bytes = &cached->bytes;
+  return std::shared_ptr<const std::string>(std::move(cached), bytes);
+}
+
 void ContainerListEntry::Invalidate() { built_.store(nullptr, std::memory_order_release); }
 
 }  // namespace berth

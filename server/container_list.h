@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "proto/cri/api.pb.h"
 #include "proto/state.pb.h"
 
@@ -49,6 +50,33 @@ class ContainerListEntry {
     std::string bytes;
   };
   std::atomic<std::shared_ptr<const Built>> built_;
+};
+
+// Whether `filter` lets every listable container through (the kubelet's relist).
+bool ListFilterIsEmpty(const runtime::v1::ContainerFilter& filter);
+
+// The unfiltered listing kept whole, so the kubelet's relist (every second, the same bytes
+// while nothing happens) neither walks the containers, their locks and entries (cache misses,
+// ~0.1 ms for 500) nor copies ~180 KB: the answer is the cached bytes, shared with gRPC by
+// reference. Whoever changes what a listing shows calls Changed() after the change and before
+// answering the RPC that made it: a container added to or marked removed from the manager, or
+// a record whose state changed (ContainerManager::Persist, which every state change goes
+// through). Thread-safe and lock-free.
+class ContainerListCache {
+ public:
+  void Changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+  // The bytes cached since the last Changed(), else `build()`'s (then cached). `build` reads
+  // the containers only after this call has read the generation, so a change it misses is
+  // followed by a Changed() that makes the next call build again.
+  std::shared_ptr<const std::string> Get(absl::FunctionRef<std::string()> build);
+
+ private:
+  struct Cached {
+    uint64_t generation = 0;
+    std::string bytes;
+  };
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<std::shared_ptr<const Cached>> cached_;
 };
 
 }  // namespace berth

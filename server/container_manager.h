@@ -65,8 +65,9 @@ class ContainerManager : public PodContainers {
   // Appends the matching containers to `out` (the response itself: nothing is copied twice).
   void List(const runtime::v1::ContainerFilter& filter,
             google::protobuf::RepeatedPtrField<runtime::v1::Container>* out);
-  // The same list as a serialized ListContainersResponse, from the containers' cached entries.
-  std::string ListSerialized(const runtime::v1::ContainerFilter& filter);
+  // The same list as a serialized ListContainersResponse, from the containers' cached entries;
+  // the unfiltered one from the whole cached answer (container_list.h).
+  std::shared_ptr<const std::string> ListSerialized(const runtime::v1::ContainerFilter& filter);
   absl::StatusOr<runtime::v1::ExecSyncResponse> ExecSync(
       const runtime::v1::ExecSyncRequest& request);
   absl::Status ReopenLog(const std::string& id);
@@ -135,6 +136,9 @@ class ContainerManager : public PodContainers {
   sandbox::NameRegistry names_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Container>> containers_ ABSL_GUARDED_BY(mu_);
+  // The unfiltered ListContainers answer; Changed() after every insertion into containers_,
+  // `removed` set and Persist (which every state change goes through).
+  ContainerListCache list_cache_;
 
   // Events are applied on their own thread: the monitor client's reader must never wait for a
   // container's lock (its holder may be waiting for a reply that reader has to deliver).

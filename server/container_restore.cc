@@ -101,6 +101,7 @@ absl::Status ContainerManager::Restore(const std::string& id) {
   }
   absl::MutexLock map_lock(&mu_);
   containers_[id] = container;
+  list_cache_.Changed();
   return absl::OkStatus();
 }
 

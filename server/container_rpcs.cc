@@ -62,10 +62,12 @@ grpc::ServerUnaryReactor* RuntimeService::ListContainers(grpc::CallbackServerCon
                                  "ListContainers: the request is not a ListContainersRequest"));
     return reactor;
   }
-  // The bytes move to the heap and the slice hands them to gRPC without a copy.
-  auto* bytes = new std::string(containers_->ListSerialized(parsed.filter()));
-  grpc::Slice slice(bytes->data(), bytes->size(),
-                    [](void* owned) { delete static_cast<std::string*>(owned); }, bytes);
+  // The slice holds a reference to the bytes (the cached answer, shared by every call until a
+  // container changes) and hands them to gRPC without a copy.
+  using Bytes = std::shared_ptr<const std::string>;
+  auto* bytes = new Bytes(containers_->ListSerialized(parsed.filter()));
+  grpc::Slice slice(const_cast<char*>((*bytes)->data()), (*bytes)->size(),
+                    [](void* owned) { delete static_cast<Bytes*>(owned); }, bytes);
   *response = grpc::ByteBuffer(&slice, 1);
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -86,23 +86,28 @@ void ContainerManager::List(const runtime::v1::ContainerFilter& filter,
   }
 }
 
-std::string ContainerManager::ListSerialized(const runtime::v1::ContainerFilter& filter) {
-  std::vector<std::shared_ptr<Container>> all = Snapshot();
-  std::vector<std::shared_ptr<const std::string>> entries;
-  entries.reserve(all.size());
-  size_t size = 0;
-  for (const std::shared_ptr<Container>& container : all) {
-    absl::ReaderMutexLock lock(&container->mu);
-    if (container->removed || !ListFilterMatches(filter, container->record)) continue;
-    entries.push_back(container->list_entry.Get(container->record));
-    size += entries.back()->size();
-  }
-  // One allocation of the final size: growing a few hundred KiB by doubling costs copies and
-  // fresh pages on every call.
-  std::string out;
-  out.reserve(size);
-  for (const std::shared_ptr<const std::string>& entry : entries) out.append(*entry);
-  return out;
+std::shared_ptr<const std::string> ContainerManager::ListSerialized(
+    const runtime::v1::ContainerFilter& filter) {
+  auto build = [this, &filter] {
+    std::vector<std::shared_ptr<Container>> all = Snapshot();
+    std::vector<std::shared_ptr<const std::string>> entries;
+    entries.reserve(all.size());
+    size_t size = 0;
+    for (const std::shared_ptr<Container>& container : all) {
+      absl::ReaderMutexLock lock(&container->mu);
+      if (container->removed || !ListFilterMatches(filter, container->record)) continue;
+      entries.push_back(container->list_entry.Get(container->record));
+      size += entries.back()->size();
+    }
+    // One allocation of the final size: growing a few hundred KiB by doubling costs copies and
+    // fresh pages on every call.
+    std::string out;
+    out.reserve(size);
+    for (const std::shared_ptr<const std::string>& entry : entries) out.append(*entry);
+    return out;
+  };
+  if (ListFilterIsEmpty(filter)) return list_cache_.Get(build);
+  return std::make_shared<const std::string>(build());
 }
 
 absl::StatusOr<runtime::v1::ContainerStats> ContainerManager::Stats(const std::string& id) {

@@ -204,6 +204,53 @@ TEST_F(ContainerTest, ListFollowsStatesRemovalsAndFilters) {
   EXPECT_THAT(list(all), IsEmpty());
 }
 
+// The unfiltered list is answered from one cached response (server/container_list.h): a
+// container created, started, exiting on its own (no RPC: the monitor's event) or removed after
+// that response was cached shows in the very next list, never a call later.
+TEST_F(ContainerTest, CachedListFollowsEveryChangeAtOnce) {
+  std::string pod = RunPod("list-cache");
+  auto list = [&] {
+    cri::ListContainersResponse response;
+    grpc::Status status = client().runtime().ListContainers(
+        client().Context().get(), cri::ListContainersRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::map<std::string, cri::ContainerState> states;
+    for (const cri::Container& container : response.containers()) {
+      states[container.id()] = container.state();
+    }
+    return states;
+  };
+  EXPECT_THAT(list(), IsEmpty());
+  EXPECT_THAT(list(), IsEmpty()) << "the cached empty list";
+
+  std::string sleeper;
+  ASSERT_TRUE(Create(pod, Config("sleeper", {"sleep", "3600"}), &sleeper).ok()) << daemon_->Log();
+  EXPECT_THAT(list(), ::testing::ElementsAre(::testing::Pair(sleeper, cri::CONTAINER_CREATED)));
+  std::string exiter;
+  ASSERT_TRUE(Create(pod, Config("exiter", {"sh", "-c", "sleep 1; exit 3"}), &exiter).ok())
+      << daemon_->Log();
+  std::map<std::string, cri::ContainerState> listed = list();
+  EXPECT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[exiter], cri::CONTAINER_CREATED);
+
+  ASSERT_TRUE(Start(sleeper).ok()) << daemon_->Log();
+  EXPECT_EQ(list()[sleeper], cri::CONTAINER_RUNNING);
+  ASSERT_TRUE(Start(exiter).ok()) << daemon_->Log();
+  EXPECT_EQ(list()[exiter], cri::CONTAINER_RUNNING) << "cached while it runs";
+  // It exits by itself a second later: the list must say so as soon as the status does.
+  EXPECT_EQ(WaitFor(exiter, cri::CONTAINER_EXITED).exit_code(), 3);
+  listed = list();
+  EXPECT_EQ(listed[exiter], cri::CONTAINER_EXITED);
+  EXPECT_EQ(listed[sleeper], cri::CONTAINER_RUNNING);
+
+  ASSERT_TRUE(RemoveContainer(exiter).ok());
+  EXPECT_THAT(list(), ::testing::ElementsAre(::testing::Pair(sleeper, cri::CONTAINER_RUNNING)));
+  ASSERT_TRUE(StopContainer(sleeper, 0).ok());
+  EXPECT_EQ(list()[sleeper], cri::CONTAINER_EXITED);
+  ASSERT_TRUE(RemoveContainer(sleeper).ok());
+  EXPECT_THAT(list(), IsEmpty());
+}
+
 // CRI command replaces the image's Entrypoint (and drops its Cmd); args alone replace Cmd.
 TEST_F(ContainerTest, CommandAndArgsWithImageEntrypoint) {
   std::string pod = RunPod("cmd");

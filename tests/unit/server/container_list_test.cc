@@ -1,6 +1,7 @@
 #include "server/container_list.h"
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -158,6 +159,83 @@ TEST(ContainerListTest, FilterHidesCreatingAndMatchesPrefixesStateAndLabels) {
   EXPECT_TRUE(ListFilterMatches(labels, record));
   (*labels.mutable_label_selector())["missing"] = "";
   EXPECT_FALSE(ListFilterMatches(labels, record)) << "an absent key does not match \"\"";
+}
+
+TEST(ContainerListTest, OnlyAnEmptyFilterIsTheWholeList) {
+  runtime::v1::ContainerFilter filter;
+  EXPECT_TRUE(ListFilterIsEmpty(filter));
+  filter.mutable_state();
+  EXPECT_FALSE(ListFilterIsEmpty(filter)) << "a state filter, even CREATED (0), filters";
+  filter.Clear();
+  filter.set_id("a");
+  EXPECT_FALSE(ListFilterIsEmpty(filter));
+  filter.Clear();
+  filter.set_pod_sandbox_id("p");
+  EXPECT_FALSE(ListFilterIsEmpty(filter));
+  filter.Clear();
+  (*filter.mutable_label_selector())["tier"] = "";
+  EXPECT_FALSE(ListFilterIsEmpty(filter));
+}
+
+TEST(ContainerListTest, TheCachedListIsBuiltAgainOnlyAfterAChange) {
+  ContainerListCache cache;
+  int builds = 0;
+  std::string current = "one";
+  auto build = [&] {
+    ++builds;
+    return current;
+  };
+  std::shared_ptr<const std::string> first = cache.Get(build);
+  EXPECT_EQ(*first, "one");
+  EXPECT_EQ(cache.Get(build), first) << "nothing changed: the same bytes, shared";
+  EXPECT_EQ(builds, 1);
+  current = "two";
+  EXPECT_EQ(*cache.Get(build), "one") << "no Changed(): the cache cannot know";
+  cache.Changed();
+  EXPECT_EQ(*cache.Get(build), "two");
+  EXPECT_EQ(*first, "one") << "a reference handed out stays whole";
+  EXPECT_EQ(builds, 2);
+}
+
+// A change made while a list is being built (after it read the generation) is followed by a
+// Changed() the built list did not see: the next call builds again rather than keep it.
+TEST(ContainerListTest, AChangeDuringABuildIsNotCachedOver) {
+  ContainerListCache cache;
+  std::string current = "before";
+  std::shared_ptr<const std::string> during = cache.Get([&] {
+    std::string seen = current;
+    current = "after";  // another thread's change, and its Changed(), while this one builds
+    cache.Changed();
+    return seen;
+  });
+  EXPECT_EQ(*during, "before");
+  EXPECT_EQ(*cache.Get([&] { return current; }), "after");
+}
+
+TEST(ContainerListTest, ConcurrentCachedListsAreWhole) {
+  ContainerListCache cache;
+  std::atomic<int> version{0};
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        if (t == 0 && i % 10 == 0) {
+          version.fetch_add(1);
+          cache.Changed();
+        }
+        std::shared_ptr<const std::string> bytes =
+            cache.Get([&] { return std::string(1000, static_cast<char>('a' + version % 26)); });
+        if (bytes->size() == 1000 && bytes->find_first_not_of((*bytes)[0]) == std::string::npos) {
+          ++good;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(good.load(), 2000);
+  EXPECT_EQ((*cache.Get([] { return std::string("z"); }))[0], 'a' + version % 26)
+      << "the last change shows";
 }
 
 }  // namespace
