@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -134,15 +135,24 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) 
 
 absl::Status MakeDirs(const std::string& path, mode_t mode) {
   if (path.empty()) return absl::InvalidArgumentError("empty directory path");
-  std::string current;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    size_t next = path.find('/', pos + 1);
-    current = path.substr(0, next);
-    pos = next;
-    if (current.empty() || current == "/") continue;
-    if (::mkdir(current.c_str(), mode) != 0 && errno != EEXIST) {
-      return ErrnoStatus(errno, absl::StrCat("creating directory ", current));
+  // Deepest first: the parents usually exist, and then one mkdir is all it takes (a walk down
+  // from the root costs a failed mkdir and a path lookup per component). Going up until a
+  // directory exists, then down making the missing ones.
+  std::vector<size_t> missing;  // prefix lengths, deepest first
+  size_t end = path.size();
+  while (end > 0) {
+    std::string dir = path.substr(0, end);
+    if (dir == "/" || ::mkdir(dir.c_str(), mode) == 0 || errno == EEXIST) break;
+    if (errno != ENOENT) return ErrnoStatus(errno, absl::StrCat("creating directory ", dir));
+    missing.push_back(end);
+    size_t slash = path.rfind('/', end - 1);
+    if (slash == std::string::npos) break;  // a relative path's first component is missing
+    end = slash == 0 ? 1 : slash;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    std::string dir = path.substr(0, *it);
+    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, absl::StrCat("creating directory ", dir));
     }
   }
   struct stat st;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "common/temp_dir.h"
@@ -56,6 +57,30 @@ TEST_F(FilesTest, MakeDirsCreatesParentsAndRejectsFiles) {
   EXPECT_TRUE(MakeDirs(Path("x/y/z")).ok());
   ASSERT_TRUE(WriteFileAtomic(Path("file"), "").ok());
   EXPECT_EQ(MakeDirs(Path("file")).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(MakeDirs(Path("file/under")).ok());
+  // Deepest first, then up: each missing level gets the mode; a trailing slash is fine.
+  ASSERT_TRUE(MakeDirs(Path("m/n/o/"), 0700).ok());
+  struct stat st;
+  for (const char* dir : {"m", "m/n", "m/n/o"}) {
+    ASSERT_EQ(::stat(Path(dir).c_str(), &st), 0) << dir;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << dir;
+    EXPECT_EQ(st.st_mode & 0777, 0700) << dir;
+  }
+  ASSERT_TRUE(MakeDirs(Path("m/n/p")).ok());
+  EXPECT_EQ(::access(Path("m/n/p").c_str(), F_OK), 0);
+}
+
+TEST_F(FilesTest, MakeDirsTakesRelativePaths) {
+  char* saved = ::getcwd(nullptr, 0);
+  ASSERT_NE(saved, nullptr);
+  ASSERT_EQ(::chdir(dir_->path().c_str()), 0);
+  absl::Status made = MakeDirs("rel/a/b");
+  absl::Status again = MakeDirs("rel/a/b");
+  ASSERT_EQ(::chdir(saved), 0);
+  std::free(saved);
+  ASSERT_TRUE(made.ok()) << made;
+  EXPECT_TRUE(again.ok()) << again;
+  EXPECT_EQ(::access(Path("rel/a/b").c_str(), F_OK), 0);
 }
 
 TEST_F(FilesTest, RemoveAllDoesNotFollowSymlinks) {
