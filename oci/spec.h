@@ -74,8 +74,9 @@ struct SpecInput {
   std::optional<HostSecurity> host_security;  // unset: detected from this host
   // PID mode TARGET: the target container's pid namespace (/proc/<pid>/ns/pid).
   std::string target_pid_namespace;
-  // Where the anonymous directories for the image's Volumes live (one per volume, made by
-  // the server before runc create); empty: the image's Volumes are not mounted.
+  // Where the anonymous directories for the image's Volumes live (one per volume; BuildSpec
+  // makes it, with them, when the image has any; its parent must exist); empty: the image's
+  // Volumes are not mounted.
   std::string volumes_dir;
 };
 

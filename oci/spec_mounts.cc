@@ -307,6 +307,9 @@ absl::StatusOr<std::vector<Json>> ImageVolumeMounts(const SpecInput& input,
           absl::StrCat("image volume destination \"", volume, "\" is too long"));
     }
     std::string source = absl::StrCat(input.volumes_dir, "/", name);
+    if (mounts.empty() && ::mkdir(input.volumes_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, "making " + input.volumes_dir);
+    }
     RETURN_IF_ERROR(
         Annotate(MakeVolumeDirectory(source, ImageDirectory(input.rootfs, *destination)),
                  absl::StrCat("image volume ", *destination)));

@@ -239,9 +239,9 @@ absl::StatusOr<std::string> ContainerManager::Create(
   RETURN_IF_ERROR(MakeDirs(paths.Upper(), 0755));
   RETURN_IF_ERROR(MakeDirs(paths.Work(), 0700));
   RETURN_IF_ERROR(MakeDirs(paths.Rootfs(), 0755));
-  // The image's Volumes: one directory each, made by BuildSpec; removed with record_dir.
+  // The image's Volumes: one directory each under it, made by BuildSpec only when the image
+  // has any (one mkdir less per container otherwise); removed with record_dir.
   const std::string volumes_dir = paths.record_dir + "/volumes";
-  RETURN_IF_ERROR(MakeDirs(volumes_dir, 0700));
   undo.Push("container directories", [paths] {
     absl::Status status = RemoveAll(paths.bundle);
     absl::Status record_status = RemoveAll(paths.record_dir);

@@ -529,8 +529,7 @@ class ImageVolumesTest : public MountsSpecTest {
  protected:
   void SetUp() override {
     MountsSpecTest::SetUp();
-    volumes_ = dir_->path() + "/volumes";
-    ASSERT_TRUE(MakeDirs(volumes_, 0700).ok());
+    volumes_ = dir_->path() + "/volumes";  // made by BuildSpec when there is a volume
     input_.volumes_dir = volumes_;
   }
   std::string volumes_;
@@ -602,6 +601,14 @@ TEST_F(ImageVolumesTest, HostileVolumesAreRefused) {
     EXPECT_EQ(spec.status().code(), kInvalid) << bad << ": " << spec.status();
     EXPECT_THAT(std::string(spec.status().message()), HasSubstr("image volume")) << bad;
   }
+}
+
+TEST_F(ImageVolumesTest, TheVolumesDirIsMadeOnlyForAVolume) {
+  Json spec = Build();
+  EXPECT_NE(::access(volumes_.c_str(), F_OK), 0);
+  input_.image.volumes = {"/data"};
+  spec = Build();
+  EXPECT_EQ(::access((volumes_ + "/data").c_str(), F_OK), 0);
 }
 
 TEST_F(ImageVolumesTest, NoVolumesDirMeansNoVolumeMounts) {
