@@ -133,13 +133,9 @@ absl::StatusOr<LaunchResult> LaunchMonitor(const LaunchOptions& options) {
     image.Reset(::fcntl(options.runtime_image_fd, F_DUPFD_CLOEXEC, 10));
     if (!image) return ErrnoStatus(errno, "fcntl(F_DUPFD_CLOEXEC)");
   }
-  std::string config = options.config.SerializeAsString();
-  if (image) {
-    monitor::v1::LaunchConfig with_image = options.config;
-    with_image.set_runtime_image_fd(kRuntimeImageFd);
-    config = with_image.SerializeAsString();
-  }
-  ASSIGN_OR_RETURN(UniqueFd config_read, ConfigPipe(config));
+  monitor::v1::LaunchConfig config = options.config;
+  if (image) config.set_runtime_image_fd(kRuntimeImageFd);
+  ASSIGN_OR_RETURN(UniqueFd config_read, ConfigPipe(config.SerializeAsString()));
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   UniqueFd sync_read(sync[0]), sync_write(sync[1]);
