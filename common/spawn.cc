@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,6 +40,7 @@ struct ChildPlan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   bool new_session = false;
+  pid_t kill_with_parent = 0;  // the parent's pid when the child must die with it
 };
 
 absl::StatusOr<ChildPlan> MakePlan(const std::vector<std::string>& argv,
@@ -78,6 +80,10 @@ absl::StatusOr<ChildPlan> MakePlan(const std::vector<std::string>& argv,
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   if (plan.new_session) setsid();
+  if (plan.kill_with_parent != 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(err_fd);
+    if (getppid() != plan.kill_with_parent) _exit(127);
+  }
   int fds[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
   for (int target = 0; target < 3; ++target) {
     if (fds[target] >= 0 && dup2(fds[target], target) < 0) ChildFail(err_fd);
@@ -325,13 +331,21 @@ absl::StatusOr<Process> Process::Start(const StartOptions& options) {
   ASSIGN_OR_RETURN(ChildPlan plan, MakePlan(options.argv, options.env, options.cwd));
   plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
   plan.new_session = options.new_session;
-  UniqueFd null_in(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null_in) return ErrnoStatus(errno, "opening /dev/null");
-  ASSIGN_OR_RETURN(UniqueFd out, OpenOutput(options.stdout_path));
-  ASSIGN_OR_RETURN(UniqueFd err, OpenOutput(options.stderr_path));
-  plan.stdin_fd = null_in.get();
-  plan.stdout_fd = out.get();
-  plan.stderr_fd = err.get();
+  if (options.kill_with_parent) plan.kill_with_parent = getpid();
+  UniqueFd null_in, out, err;
+  if (options.stdin_fd < 0) {
+    null_in.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null_in) return ErrnoStatus(errno, "opening /dev/null");
+  }
+  if (options.stdout_fd < 0) {
+    ASSIGN_OR_RETURN(out, OpenOutput(options.stdout_path));
+  }
+  if (options.stderr_fd < 0) {
+    ASSIGN_OR_RETURN(err, OpenOutput(options.stderr_path));
+  }
+  plan.stdin_fd = options.stdin_fd >= 0 ? options.stdin_fd : null_in.get();
+  plan.stdout_fd = options.stdout_fd >= 0 ? options.stdout_fd : out.get();
+  plan.stderr_fd = options.stderr_fd >= 0 ? options.stderr_fd : err.get();
   ASSIGN_OR_RETURN(pid_t pid, ForkExec(plan));
   int pidfd = PidfdOpen(pid);
   if (pidfd < 0) {

@@ -87,6 +87,14 @@ struct StartOptions {
   std::string stderr_path;
   // Puts the child in a session of its own (setsid), so terminal signals do not reach it.
   bool new_session = false;
+  // When >= 0, the child's stdin / stdout / stderr instead of /dev/null and the paths above
+  // (the caller keeps its fd).
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  // The child gets SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG), or at once
+  // when this process died before the child could ask for that.
+  bool kill_with_parent = false;
 };
 
 // A child process that this process started and still owns. Destroying a Process that is

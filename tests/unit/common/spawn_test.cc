@@ -4,10 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "common/files.h"
 #include "common/temp_dir.h"
+#include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
 namespace berth {
@@ -109,6 +112,41 @@ TEST(ProcessTest, DestructorKillsAndReaps) {
     pid = process->pid();
   }
   EXPECT_NE(::kill(pid, 0), 0) << "child still exists (or is an unreaped zombie)";
+}
+
+TEST(ProcessTest, GivenStdioFds) {
+  UniqueFd in_read, in_write, err_read, err_write;
+  ASSERT_TRUE(MakePipe(in_read, in_write));
+  ASSERT_TRUE(MakePipe(err_read, err_write));
+  auto process = Process::Start({.argv = {"sh", "-c", "cat >&2"},
+                                 .stdin_fd = in_read.get(),
+                                 .stderr_fd = err_write.get()});
+  ASSERT_TRUE(process.ok()) << process.status();
+  in_read.Reset();
+  err_write.Reset();
+  ASSERT_EQ(::write(in_write.get(), "ping", 4), 4);
+  in_write.Reset();
+  char buf[8];
+  ASSERT_EQ(::read(err_read.get(), buf, sizeof(buf)), 4);
+  EXPECT_EQ(std::string(buf, 4), "ping");
+  absl::StatusOr<int> status = process->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+TEST(ProcessTest, KillWithParentEndsTheChildWhenItsStarterThreadEnds) {
+  std::optional<Process> process;
+  std::thread starter([&] {
+    auto started = Process::Start({.argv = {"sleep", "30"}, .kill_with_parent = true});
+    ASSERT_TRUE(started.ok()) << started.status();
+    process.emplace(std::move(*started));
+  });
+  starter.join();
+  ASSERT_TRUE(process.has_value());
+  absl::StatusOr<int> status = process->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFSIGNALED(*status));
+  EXPECT_EQ(WTERMSIG(*status), SIGKILL);
 }
 
 // Waits (at most 10 s) for `path` to exist.
