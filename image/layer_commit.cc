@@ -10,7 +10,6 @@
 #include "common/files.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
-#include "image/layer_unpack.h"
 
 namespace berth::image {
 namespace {
@@ -19,13 +18,8 @@ constexpr int kPipeBytes = 1 << 20;
 
 }  // namespace
 
-absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
-                                  const BlobSource& source, std::string* digest,
-                                  const std::function<void()>& on_unpacked) {
-  const std::string what =
-      absl::StrCat("layer ", layer.digest.empty() ? layer.diff_id : layer.digest);
-  if (!layer.media_type.empty()) RETURN_IF_ERROR(LayerCompressionOf(layer.media_type).status());
-  ASSIGN_OR_RETURN(StagedLayer staged, store->StageLayer());
+absl::StatusOr<LayerDigests> StreamIntoLayer(const BlobSource& source, const std::string& dir,
+                                             const UnpackOptions& options) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "creating a pipe");
   UniqueFd read_end(fds[0]);
@@ -45,19 +39,36 @@ absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
     });
     write_end.Reset();
   });
+  absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), dir, options);
+  read_end.Reset();
+  feeder.join();
+  // A source failure says more (a 404, a digest mismatch) than the unpacker's early EOF; an
+  // unpacker that stopped first (a hostile entry) says more than the broken pipe.
+  if (!fed.ok() && !unpacker_gone) return fed;
+  if (!unpacked.ok()) return unpacked.status();
+  if (!fed.ok()) return fed;
+  return unpacked;
+}
+
+UnpackOptions UnpackOptionsFor(const LayerToCommit& layer) {
   UnpackOptions options;
   options.expected_digest = layer.digest;
   options.expected_diff_id = layer.diff_id;
   options.source_verifies_digest = layer.source_verifies_digest;
-  absl::StatusOr<LayerDigests> unpacked = UnpackLayer(read_end.get(), staged.path(), options);
-  read_end.Reset();
-  feeder.join();
+  return options;
+}
+
+absl::Status CommitUnpackedLayer(Store* store, const LayerToCommit& layer,
+                                 const LayerUnpacker& unpack, std::string* digest,
+                                 const std::function<void()>& on_unpacked) {
+  const std::string what =
+      absl::StrCat("layer ", layer.digest.empty() ? layer.diff_id : layer.digest);
+  if (!layer.media_type.empty()) RETURN_IF_ERROR(LayerCompressionOf(layer.media_type).status());
+  // Removed by its destructor unless committed.
+  ASSIGN_OR_RETURN(StagedLayer staged, store->StageLayer());
+  absl::StatusOr<LayerDigests> unpacked = unpack(staged.path());
   if (on_unpacked) on_unpacked();
-  // A source failure says more (a 404, a digest mismatch) than the unpacker's early EOF; an
-  // unpacker that stopped first (a hostile entry) says more than the broken pipe.
-  if (!fed.ok() && !unpacker_gone) return Annotate(fed, what);
   if (!unpacked.ok()) return Annotate(unpacked.status(), what);
-  if (!fed.ok()) return Annotate(fed, what);
   state::v1::LayerRecord record;
   record.set_chain_id(layer.chain_id);
   record.set_diff_id(layer.diff_id);
@@ -67,6 +78,16 @@ absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
   record.set_parent_chain_id(layer.parent);
   if (digest != nullptr) *digest = unpacked->digest;
   return store->CommitLayer(std::move(staged), layer.chain_id, std::move(record));
+}
+
+absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
+                                  const BlobSource& source, std::string* digest,
+                                  const std::function<void()>& on_unpacked) {
+  UnpackOptions options = UnpackOptionsFor(layer);
+  return CommitUnpackedLayer(
+      store, layer,
+      [&](const std::string& dir) { return StreamIntoLayer(source, dir, options); }, digest,
+      on_unpacked);
 }
 
 }  // namespace berth::image

@@ -5,7 +5,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "image/layer_stream.h"
+#include "image/layer_unpack.h"
 #include "image/store.h"
 
 namespace berth::image {
@@ -28,15 +31,32 @@ struct LayerToCommit {
 using BlobSink = std::function<absl::Status(absl::string_view chunk)>;
 using BlobSource = std::function<absl::Status(const BlobSink& sink)>;
 
+// Unpacks a layer into `dir` (an empty staged directory) and returns its digests; the caller
+// removes the directory on failure.
+using LayerUnpacker = std::function<absl::StatusOr<LayerDigests>(const std::string& dir)>;
+
 // Streams the blob from `source` (on its own thread) through a pipe into UnpackLayer, which
-// verifies the digest and diff id, into a staged directory committed as `layer.chain_id` only
-// when whole. The caller holds the layer's lease. Returns the blob digest actually read
-// through `digest` when given (useful when `layer.digest` was empty). `on_unpacked`, when given,
-// is called once the source is done and the unpacker stopped (whatever the outcome), before
-// the commit.
+// verifies it against `options`, into `dir`. A source failure wins over the unpacker's early
+// end; an unpacker that stopped first (a hostile entry) wins over the broken pipe.
+absl::StatusOr<LayerDigests> StreamIntoLayer(const BlobSource& source, const std::string& dir,
+                                             const UnpackOptions& options);
+
+// Stages a directory, runs `unpack` into it, and commits it as `layer.chain_id` only when
+// whole (the staged directory is removed otherwise). The caller holds the layer's lease.
+// Errors are annotated with the layer. Returns the blob digest actually read through `digest`
+// when given (useful when `layer.digest` was empty). `on_unpacked`, when given, is called once
+// `unpack` returned (whatever the outcome), before the commit.
+absl::Status CommitUnpackedLayer(Store* store, const LayerToCommit& layer,
+                                 const LayerUnpacker& unpack, std::string* digest = nullptr,
+                                 const std::function<void()>& on_unpacked = nullptr);
+
+// CommitUnpackedLayer with StreamIntoLayer from `source` (the importer's in-process path).
 absl::Status UnpackAndCommitLayer(Store* store, const LayerToCommit& layer,
                                   const BlobSource& source, std::string* digest = nullptr,
                                   const std::function<void()>& on_unpacked = nullptr);
+
+// The unpack options that check `layer`.
+UnpackOptions UnpackOptionsFor(const LayerToCommit& layer);
 
 }  // namespace berth::image
 
