@@ -37,10 +37,10 @@ absl::StatusOr<Reference> WithDigest(const Reference& ref, const std::string& di
 
 }  // namespace
 
-Puller::Puller(Store* store, RegistryClient* client, const RegistriesConfig* registries,
+Puller::Puller(Store* store, PullSourceFactory sources, const RegistriesConfig* registries,
                const AuthFile* auth_file, PullerOptions options)
     : store_(store),
-      client_(client),
+      sources_(std::move(sources)),
       registries_(registries),
       auth_file_(auth_file),
       options_(std::move(options)) {}
@@ -87,9 +87,12 @@ absl::StatusOr<std::string> Puller::PullCandidates(absl::string_view image,
   if (!parsed.fully_qualified()) {
     ASSIGN_OR_RETURN(candidates, registries_->ShortNameCandidates(image));
   }
+  // One source (one worker process in berthd) for every registry this pull tries; it ends
+  // with the pull.
+  ASSIGN_OR_RETURN(std::unique_ptr<PullSource> source, sources_());
   absl::Status last = absl::NotFoundError(absl::StrCat("no registry to pull ", image, " from"));
   for (const Reference& candidate : candidates) {
-    absl::StatusOr<std::string> id = PullReference(candidate, creds);
+    absl::StatusOr<std::string> id = PullReference(*source, candidate, creds);
     if (id.ok()) return id;
     last = id.status();
     if (last.code() != absl::StatusCode::kNotFound) break;
@@ -97,7 +100,7 @@ absl::StatusOr<std::string> Puller::PullCandidates(absl::string_view image,
   return last;
 }
 
-absl::StatusOr<std::string> Puller::PullReference(const Reference& ref,
+absl::StatusOr<std::string> Puller::PullReference(PullSource& source, const Reference& ref,
                                                   const Credentials& request_creds) {
   ASSIGN_OR_RETURN(std::vector<PullEndpoint> endpoints, registries_->ResolvePull(ref));
   Credentials creds = request_creds;
@@ -108,7 +111,7 @@ absl::StatusOr<std::string> Puller::PullReference(const Reference& ref,
   if (creds.registry.empty()) creds.registry = ref.domain();
   absl::Status last = absl::NotFoundError(absl::StrCat("no endpoint for ", ref.String()));
   for (const PullEndpoint& endpoint : endpoints) {
-    absl::StatusOr<std::string> id = PullFrom(ref, endpoint, creds);
+    absl::StatusOr<std::string> id = PullFrom(source, ref, endpoint, creds);
     if (id.ok()) return id;
     last = id.status();
     LOG_INFO("pulling {} from {}: {}", ref.String(), endpoint.reference.String(), last);
@@ -117,10 +120,11 @@ absl::StatusOr<std::string> Puller::PullReference(const Reference& ref,
   return last;
 }
 
-absl::StatusOr<Puller::Fetched> Puller::FetchMetadata(const PullEndpoint& endpoint,
+absl::StatusOr<Puller::Fetched> Puller::FetchMetadata(PullSource& source,
+                                                      const PullEndpoint& endpoint,
                                                       const Credentials& creds) {
   Fetched fetched;
-  ASSIGN_OR_RETURN(fetched.manifest, client_->GetManifest(endpoint, creds));
+  ASSIGN_OR_RETURN(fetched.manifest, source.GetManifest(endpoint, creds));
   if (IsIndexMediaType(fetched.manifest.media_type)) {
     ASSIGN_OR_RETURN(Index index, ParseIndex(fetched.manifest.bytes, fetched.manifest.media_type));
     ASSIGN_OR_RETURN(Descriptor chosen, ChoosePlatform(index, options_.platform));
@@ -128,7 +132,7 @@ absl::StatusOr<Puller::Fetched> Puller::FetchMetadata(const PullEndpoint& endpoi
     fetched.index_bytes = std::move(fetched.manifest.bytes);
     PullEndpoint by_digest = endpoint;
     ASSIGN_OR_RETURN(by_digest.reference, WithDigest(endpoint.reference, chosen.digest));
-    ASSIGN_OR_RETURN(fetched.manifest, client_->GetManifest(by_digest, creds));
+    ASSIGN_OR_RETURN(fetched.manifest, source.GetManifest(by_digest, creds));
     if (IsIndexMediaType(fetched.manifest.media_type)) {
       return absl::InvalidArgumentError(
           absl::StrCat("index ", fetched.index_digest, " points at another index"));
@@ -137,8 +141,8 @@ absl::StatusOr<Puller::Fetched> Puller::FetchMetadata(const PullEndpoint& endpoi
   ASSIGN_OR_RETURN(fetched.parsed,
                    ParseManifest(fetched.manifest.bytes, fetched.manifest.media_type));
   ASSIGN_OR_RETURN(fetched.config_bytes,
-                   client_->FetchBlobToString(endpoint, fetched.parsed.config.digest, creds,
-                                              options_.max_config_bytes));
+                   source.FetchConfig(endpoint, fetched.parsed.config.digest, creds,
+                                      options_.max_config_bytes));
   ASSIGN_OR_RETURN(fetched.config, ParseImageConfig(fetched.config_bytes));
   if (fetched.config.diff_ids.size() != fetched.parsed.layers.size()) {
     return absl::InvalidArgumentError(
@@ -148,10 +152,11 @@ absl::StatusOr<Puller::Fetched> Puller::FetchMetadata(const PullEndpoint& endpoi
   return fetched;
 }
 
-absl::StatusOr<std::string> Puller::PullFrom(const Reference& ref, const PullEndpoint& endpoint,
+absl::StatusOr<std::string> Puller::PullFrom(PullSource& source, const Reference& ref,
+                                             const PullEndpoint& endpoint,
                                              const Credentials& creds) {
   absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(Fetched fetched, FetchMetadata(endpoint, creds));
+  ASSIGN_OR_RETURN(Fetched fetched, FetchMetadata(source, endpoint, creds));
   ASSIGN_OR_RETURN(std::vector<std::string> chain_ids, ChainIds(fetched.config.diff_ids));
   state::v1::ImageRecord record;
   record.set_id(fetched.parsed.config.digest);
@@ -168,7 +173,7 @@ absl::StatusOr<std::string> Puller::PullFrom(const Reference& ref, const PullEnd
   for (const auto& [key, value] : fetched.parsed.annotations) {
     (*record.mutable_annotations())[key] = value;
   }
-  absl::StatusOr<std::string> id = StoreImage(endpoint, creds, fetched, record);
+  absl::StatusOr<std::string> id = StoreImage(source, endpoint, creds, fetched, record);
   if (!id.ok()) {
     // The layers committed before the failure belong to no image: drop them (unless another
     // image or a concurrent pull uses them).
@@ -180,13 +185,13 @@ absl::StatusOr<std::string> Puller::PullFrom(const Reference& ref, const PullEnd
   return id;
 }
 
-absl::StatusOr<std::string> Puller::StoreImage(const PullEndpoint& endpoint,
+absl::StatusOr<std::string> Puller::StoreImage(PullSource& source, const PullEndpoint& endpoint,
                                                const Credentials& creds, const Fetched& fetched,
                                                state::v1::ImageRecord record) {
   std::vector<std::string> chain_ids(record.chain_ids().begin(), record.chain_ids().end());
   // Leases keep the layers from garbage collection until the image record names them.
   std::vector<LayerLease> leases;
-  RETURN_IF_ERROR(FetchLayers(endpoint, creds, fetched, chain_ids, leases));
+  RETURN_IF_ERROR(FetchLayers(source, endpoint, creds, fetched, chain_ids, leases));
   RETURN_IF_ERROR(store_->PutBlob(fetched.parsed.config.digest, fetched.config_bytes));
   RETURN_IF_ERROR(store_->PutBlob(fetched.manifest.digest, fetched.manifest.bytes));
   if (!fetched.index_digest.empty()) {
@@ -196,8 +201,9 @@ absl::StatusOr<std::string> Puller::StoreImage(const PullEndpoint& endpoint,
   return stored.record.id();
 }
 
-absl::Status Puller::FetchLayers(const PullEndpoint& endpoint, const Credentials& creds,
-                                 const Fetched& fetched, const std::vector<std::string>& chain_ids,
+absl::Status Puller::FetchLayers(PullSource& source, const PullEndpoint& endpoint,
+                                 const Credentials& creds, const Fetched& fetched,
+                                 const std::vector<std::string>& chain_ids,
                                  std::vector<LayerLease>& leases) {
   // Take every lease first, base layer first; those that need an unpack become jobs.
   std::vector<size_t> jobs;
@@ -237,7 +243,7 @@ absl::Status Puller::FetchLayers(const PullEndpoint& endpoint, const Credentials
       };
       size_t i = jobs[j];
       absl::Status status =
-          FetchLayer(endpoint, creds, fetched.parsed.layers[i], fetched.config.diff_ids[i],
+          FetchLayer(source, endpoint, creds, fetched.parsed.layers[i], fetched.config.diff_ids[i],
                      chain_ids[i], i == 0 ? "" : chain_ids[i - 1], release);
       release();
       if (!status.ok()) {
@@ -255,9 +261,10 @@ absl::Status Puller::FetchLayers(const PullEndpoint& endpoint, const Credentials
   return slots.first_error;
 }
 
-absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials& creds,
-                                const Descriptor& layer, const std::string& diff_id,
-                                const std::string& chain_id, const std::string& parent,
+absl::Status Puller::FetchLayer(PullSource& source, const PullEndpoint& endpoint,
+                                const Credentials& creds, const Descriptor& layer,
+                                const std::string& diff_id, const std::string& chain_id,
+                                const std::string& parent,
                                 const std::function<void()>& downloaded) {
   LayerToCommit target{.digest = layer.digest,
                        .media_type = layer.media_type,
@@ -266,10 +273,13 @@ absl::Status Puller::FetchLayer(const PullEndpoint& endpoint, const Credentials&
                        .parent = parent,
                        // FetchBlob hashes the blob as it streams and fails on a mismatch.
                        .source_verifies_digest = true};
-  return UnpackAndCommitLayer(
+  // The source downloads and unpacks into the directory staged here; the commit (or the
+  // removal of the staged directory) stays here.
+  UnpackOptions options = UnpackOptionsFor(target);
+  return CommitUnpackedLayer(
       store_, target,
-      [&](const BlobSink& sink) {
-        return client_->FetchBlob(endpoint, layer.digest, creds, sink, layer.size);
+      [&](const std::string& dir) {
+        return source.FetchLayerInto(endpoint, creds, layer, options, dir);
       },
       /*digest=*/nullptr, downloaded);
 }

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "image/layer_store.h"
 #include "image/manifest.h"
+#include "image/pull_worker_client.h"
 #include "image/reference.h"
 #include "nlohmann/json.hpp"
 
@@ -86,8 +87,12 @@ ImageManager::ImageManager(const Config& config, std::unique_ptr<image::Store> s
       store_(std::move(store)),
       registries_(std::move(registries)),
       auth_file_(std::move(auth_file)),
-      client_(image::RegistryClient::Options{.certs_dir = config.registry_certs_dir}),
-      puller_(store_.get(), &client_, &registries_, &auth_file_,
+      // Every pull's registry and tar work runs in a worker process of its own, so berthd
+      // never loads libcurl or libarchive for a pull (image/pull_worker.h).
+      puller_(store_.get(),
+              image::PullWorkerFactory(image::PullWorkerOptions{
+                  .certs_dir = config.registry_certs_dir, .log_level = config.log_level}),
+              &registries_, &auth_file_,
               image::PullerOptions{.max_parallel_downloads =
                                        static_cast<int>(config.max_parallel_downloads)}),
       importer_(store_.get()) {}

@@ -15,7 +15,6 @@
 #include "image/importer.h"
 #include "image/puller.h"
 #include "image/registries_config.h"
-#include "image/registry_client.h"
 #include "image/store.h"
 #include "proto/cri/api.pb.h"
 #include "server/config.h"
@@ -67,7 +66,6 @@ class ImageManager {
   std::unique_ptr<image::Store> store_;
   image::RegistriesConfig registries_;
   image::AuthFile auth_file_;
-  image::RegistryClient client_;
   image::Puller puller_;
   image::Importer importer_;
 

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "image/pull_worker.h"
 #include "server/config.h"
 #include "server/daemon.h"
 
@@ -99,6 +100,13 @@ int Main(int argc, char** argv) {
   AddOptions(app, options);
   CLI::App* config_cmd = app.add_subcommand("config", "Print the effective configuration (TOML)");
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+  // Hidden (no description): berthd starts it for each pull (image/pull_worker.h).
+  CLI::App* worker_cmd = app.add_subcommand("pull-worker", "")->group("");
+  image::PullWorkerFlags worker;
+  std::string worker_log_level = "info";
+  worker_cmd->add_option("--control-fd", worker.control_fd)->required();
+  worker_cmd->add_option("--certs-dir", worker.certs_dir);
+  worker_cmd->add_option("--log-level", worker_log_level);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -108,6 +116,13 @@ int Main(int argc, char** argv) {
   if (version_cmd->parsed()) {
     std::printf("berthd version %s (CRI v1)\n", kVersion);
     return 0;
+  }
+  if (worker_cmd->parsed()) {
+    if (absl::Status status = InitLogging(worker_log_level); !status.ok()) {
+      std::fprintf(stderr, "berthd pull-worker: %s\n", std::string(status.message()).c_str());
+      return 2;
+    }
+    return image::RunPullWorker(worker);
   }
   bool file_given = app.count("--config") > 0;
   absl::StatusOr<Config> config = Load(options, file_given);
