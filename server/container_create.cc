@@ -212,6 +212,9 @@ absl::StatusOr<std::string> ContainerManager::Create(
   std::string id = NewId();
   std::string name = sandbox::ContainerName(config.metadata(), pod.config.metadata());
   RETURN_IF_ERROR(names_.Reserve(name, id));
+  // runc create attaches the container to its cgroups: the kernel's wait for that (a grace
+  // period) runs from here, alongside the work below and runc's own start.
+  oci::CgroupAttachWarmer::Lease warm = WarmCgroupAttach(absl::Seconds(1));
   UndoStack undo;
   undo.Push("container name", [this, name, id] {
     names_.Release(name, id);

@@ -23,6 +23,8 @@ constexpr size_t kMaxExecOutput = 16 << 20;
 // After the exec'd process ended, output still buffered (or held open by a background child)
 // is read for at most this long.
 constexpr absl::Duration kDrainAfterExit = absl::Milliseconds(200);
+// How long an exec keeps the cgroup attach path warm: runc exec attaches well before this.
+constexpr absl::Duration kExecAttachWarm = absl::Milliseconds(250);
 
 // Reads two pipes until both hit EOF or `deadline_set` and the deadline passes; keeps
 // kMaxExecOutput bytes of each and drops the rest.
@@ -82,6 +84,8 @@ absl::StatusOr<runtime::v1::ExecSyncResponse> ContainerManager::ExecSync(
     pod_id = container->record.pod_id();
   }
   ASSIGN_OR_RETURN(std::shared_ptr<mon::MonitorClient> monitor, MonitorOr(pod_id, Monitor(pod_id)));
+  // runc exec attaches the process to the container's cgroups early in its run.
+  oci::CgroupAttachWarmer::Lease warm = WarmCgroupAttach(kExecAttachWarm);
   UniqueFd out_read, out_write, err_read, err_write;
   if (!MakePipe(out_read, out_write) || !MakePipe(err_read, err_write)) {
     return ErrnoStatus(errno, "making ExecSync pipes");

@@ -11,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "oci/cgroup_attach_warmer.h"
 #include "oci/cgroup_mode.h"
 #include "proto/cri/api.pb.h"
 #include "proto/monitor.pb.h"
@@ -50,6 +51,8 @@ class ContainerManager : public PodContainers {
     ImageManager* images = nullptr;
     oci::CgroupMode cgroup_mode = oci::CgroupMode::kHybrid;
     std::string cgroup_root = "/sys/fs/cgroup";
+    // Warmed while runc creates or execs (it attaches the new process to cgroups); optional.
+    oci::CgroupAttachWarmer* attach_warmer = nullptr;
   };
 
   // Loads the records under <root>/containers and reconciles them with the monitors and the
@@ -86,6 +89,11 @@ class ContainerManager : public PodContainers {
   };
   // FailedPrecondition when the container is not running; Unavailable when its monitor is gone.
   absl::StatusOr<StreamTarget> FindRunning(const std::string& id_or_prefix);
+  // Keeps the kernel's cgroup attach path warm for a runc exec about to start (at most
+  // `limit`, or until the lease goes).
+  oci::CgroupAttachWarmer::Lease WarmCgroupAttach(absl::Duration limit) {
+    return oci::CgroupAttachWarmer::Hold(options_.attach_warmer, limit);
+  }
 
   // A container using image `image_id`, or "" (RemoveImage refuses while one does).
   std::string ImageUser(const std::string& image_id) const;

@@ -110,6 +110,21 @@ absl::StatusOr<SandboxManager::Options> SandboxOptions(const Config& config,
   return options;
 }
 
+// The warmer of runc's cgroup attaches (oci/cgroup_attach_warmer.h), on berthd's own cgroup;
+// null when that cannot be found.
+std::unique_ptr<oci::CgroupAttachWarmer> MakeAttachWarmer(oci::CgroupMode mode) {
+  absl::StatusOr<std::string> self = ReadFile("/proc/self/cgroup");
+  absl::StatusOr<std::string> procs =
+      self.ok() ? oci::OwnCgroupProcsPath(*self, mode, "/sys/fs/cgroup") : self.status();
+  if (!procs.ok()) {
+    LOG_INFO("cgroup attach warmer off: {}", procs.status().message());
+    return nullptr;
+  }
+  auto warmer = std::make_unique<oci::CgroupAttachWarmer>(*procs);
+  if (!warmer->enabled()) return nullptr;
+  return warmer;
+}
+
 }  // namespace
 
 Daemon::Daemon(const Config& config)
@@ -151,6 +166,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
   container_options.sandboxes = daemon->sandboxes_.get();
   container_options.images = daemon->images_.get();
   ASSIGN_OR_RETURN(container_options.cgroup_mode, oci::DetectCgroupMode());
+  daemon->attach_warmer_ = MakeAttachWarmer(container_options.cgroup_mode);
+  container_options.attach_warmer = daemon->attach_warmer_.get();
   ASSIGN_OR_RETURN(daemon->containers_, ContainerManager::Open(std::move(container_options)));
   daemon->event_sink_.store(daemon->containers_.get());
   daemon->sandboxes_->SetContainers(daemon->containers_.get());

@@ -49,6 +49,7 @@ class Daemon {
   RuntimeInfo info_;
   RuntimeService runtime_service_;
   std::unique_ptr<ImageManager> images_;
+  std::unique_ptr<oci::CgroupAttachWarmer> attach_warmer_;  // null when this host has none
   std::unique_ptr<SandboxManager> sandboxes_;
   std::unique_ptr<ContainerManager> containers_;
   std::unique_ptr<ContainerStreams> streams_;

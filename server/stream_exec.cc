@@ -38,6 +38,8 @@ void ContainerStreams::RunExec(const streaming::StreamRequest& request,
     return;
   }
   const streaming::ExecOptions& options = request.options;
+  // runc exec attaches the process to the container's cgroups early in its run.
+  oci::CgroupAttachWarmer::Lease warm = containers_->WarmCgroupAttach(absl::Milliseconds(250));
   std::shared_ptr<mon::MonitorClient> monitor = target->monitor;
   mon::ExecStreamOptions exec;
   exec.container_id = target->id;
