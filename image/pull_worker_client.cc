@@ -1,5 +1,6 @@
 #include "image/pull_worker_client.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -49,6 +50,14 @@ std::string DescribeWaitStatus(int status) {
 absl::StatusOr<std::unique_ptr<PullWorkerClient>> PullWorkerClient::Start(
     const PullWorkerOptions& options) {
   ASSIGN_OR_RETURN(auto control, SocketPair(SOCK_SEQPACKET));
+  // The worker's end becomes its stdin by dup2, which would keep close-on-exec set were it
+  // already fd 0 (a berthd started with stdin closed): keep it above the stdio fds.
+  if (control.second.get() <= STDERR_FILENO) {
+    control.second.Reset(::fcntl(control.second.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+    if (!control.second) return ErrnoStatus(errno, "duplicating the pull worker's socket");
+  }
+  // The worker logs to berthd's stderr, or to nowhere when berthd has none.
+  const int log_fd = ::fcntl(STDERR_FILENO, F_GETFD) >= 0 ? STDERR_FILENO : -1;
   StartOptions start;
   start.argv = options.argv;
   start.argv.push_back(absl::StrCat("--certs-dir=", options.certs_dir));
@@ -56,8 +65,8 @@ absl::StatusOr<std::unique_ptr<PullWorkerClient>> PullWorkerClient::Start(
     start.argv.push_back(absl::StrCat("--log-level=", options.log_level));
   }
   start.stdin_fd = control.second.get();
-  start.stdout_fd = STDERR_FILENO;
-  start.stderr_fd = STDERR_FILENO;
+  start.stdout_fd = log_fd;
+  start.stderr_fd = log_fd;
   start.kill_with_parent = true;
   absl::StatusOr<Process> process = Process::Start(start);
   if (!process.ok()) return Annotate(process.status(), "starting the pull worker");
