@@ -1,7 +1,5 @@
 #include "image/chain_id.h"
 
-#include <openssl/evp.h>
-
 #include <string>
 #include <vector>
 
@@ -9,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status.h"
+#include "image/sha256.h"
 
 namespace berth::image {
 namespace {
@@ -26,18 +25,9 @@ bool IsLowerHex(absl::string_view text) {
 }  // namespace
 
 std::string ComputeSha256Digest(absl::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  // EVP_Digest only fails on allocation failure, which the rest of the process does not survive.
-  EVP_Digest(bytes.data(), bytes.size(), md, &md_len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(kSha256Prefix);
-  out.reserve(kSha256Prefix.size() + 2 * md_len);
-  for (unsigned int i = 0; i < md_len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
+  Sha256 hasher;
+  hasher.Update(bytes);
+  return hasher.FinishDigest();
 }
 
 absl::StatusOr<std::string> Sha256HexOf(absl::string_view digest, absl::string_view what) {

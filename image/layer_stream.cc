@@ -1,6 +1,5 @@
 #include "image/layer_stream.h"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "image/layer_decoder.h"
+#include "image/sha256.h"
 
 namespace berth::image {
 namespace {
@@ -32,34 +32,11 @@ namespace layer_stream_internal {
 // sha256 over a stream of updates, printed as "sha256:<hex>".
 class Hasher {
  public:
-  Hasher() : ctx_(EVP_MD_CTX_new()) {
-    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1;
-  }
-  ~Hasher() { EVP_MD_CTX_free(ctx_); }
-  Hasher(const Hasher&) = delete;
-  Hasher& operator=(const Hasher&) = delete;
-
-  void Update(const char* data, size_t size) {
-    if (ok_ && size > 0) ok_ = EVP_DigestUpdate(ctx_, data, size) == 1;
-  }
-  // Empty when OpenSSL failed at any step.
-  std::string Finish() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_size = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_, md, &md_size) != 1) return "";
-    ok_ = false;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned int i = 0; i < md_size; ++i) {
-      out.push_back(kHex[md[i] >> 4]);
-      out.push_back(kHex[md[i] & 0xf]);
-    }
-    return out;
-  }
+  void Update(const char* data, size_t size) { sha256_.Update(data, size); }
+  std::string Finish() { return sha256_.FinishDigest(); }
 
  private:
-  EVP_MD_CTX* ctx_;
-  bool ok_ = false;
+  Sha256 sha256_;
 };
 
 }  // namespace layer_stream_internal
@@ -168,11 +145,7 @@ LayerDigests LayerStream::Finish() {
 absl::StatusOr<LayerDigests> DigestStream(int source_fd, int64_t max_uncompressed_bytes) {
   LayerStream stream(source_fd, max_uncompressed_bytes);
   RETURN_IF_ERROR(Annotate(stream.DrainToEnd(), "digesting layer"));
-  LayerDigests digests = stream.Finish();
-  if (digests.digest.empty() || digests.diff_id.empty()) {
-    return absl::InternalError("digesting layer: sha256 failed");
-  }
-  return digests;
+  return stream.Finish();
 }
 
 }  // namespace berth::image

@@ -1,8 +1,12 @@
+// OpenSSL 3 marks SHA1() deprecated in favour of EVP; EVP's first use initializes OpenSSL's
+// provider machinery, ~1.9 MiB of code that would stay resident in berthd for a 20-byte hash
+// per WebSocket handshake (see image/sha256.h).
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "server/streaming/websocket.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -74,8 +78,9 @@ bool IsValidCloseCode(uint16_t code) {
   return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006;
 }
 
+// Masks and keys from the kernel's CSPRNG (OpenSSL's DRBG would cost berthd its provider
+// machinery, see above).
 void RandomBytes(void* out, size_t size) {
-  if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(size)) == 1) return;
   auto* bytes = static_cast<char*>(out);
   size_t filled = 0;
   while (filled < size) {
@@ -223,10 +228,10 @@ uint16_t WsCloseCodeFor(const absl::Status& status) {
 
 std::string WsAcceptKey(absl::string_view key) {
   std::string input = absl::StrCat(key, kWsGuid);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr);
-  return absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 std::string NewWsKey() {
