@@ -3,32 +3,48 @@
 
 #include <deque>
 #include <functional>
+#include <list>
 #include <thread>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace berth {
 
-// A fixed pool of threads for long RPC work (pulls, removals), so that gRPC's callback threads
-// never block. The destructor runs what is queued and joins the threads.
+// A pool of threads for long RPC work (pulls, removals, ExecSync), so that gRPC's callback
+// threads never block. Threads are started when a task finds none idle, up to `max_threads`
+// (more tasks wait in line), and end after `idle_timeout` without work: an idle berthd keeps
+// no worker threads (each costs its touched stack and kernel memory). The destructor runs
+// what is queued and joins the threads.
 class Executor {
  public:
-  explicit Executor(int threads);
+  explicit Executor(int max_threads, absl::Duration idle_timeout = absl::Seconds(10));
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
   ~Executor();
 
   void Run(std::function<void()> task);
 
- private:
-  void Loop();
+  // Threads alive now (running a task or idle), and those idle, for tests.
+  int threads() const;
+  int idle_threads() const;
 
-  absl::Mutex mu_;
+ private:
+  using ThreadList = std::list<std::thread>;
+
+  void Loop(ThreadList::iterator self);
+  // Joins the threads that ended after their idle timeout.
+  void JoinEnded();
+
+  const int max_threads_;
+  const absl::Duration idle_timeout_;
+  mutable absl::Mutex mu_;
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;  // threads waiting for a task
+  ThreadList threads_ ABSL_GUARDED_BY(mu_);
+  ThreadList ended_ ABSL_GUARDED_BY(mu_);  // left Loop; joined by the next Run or the destructor
 };
 
 }  // namespace berth
