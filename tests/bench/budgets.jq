@@ -67,8 +67,11 @@ def info(what; value; unit):
              metric("density"; "berth"; "density"; "pod_processes_per_pod_private_kib");
              "KiB"; 1024),
   (if $berth_containers then .container else .pod end) as $last
+  | ({"x": $last} | metric("x"; "berth"; "memory"; "daemon_idle_rss_mib")) as $idle
   | ({"x": $last} | metric("x"; "berth"; "memory"; "daemon_rss_mib")) as $rss
-  | absolute("berthd RSS after the runs (idle)"; $rss; "MiB"; 15),
+  | if $idle == null then absolute("berthd RSS after the runs (idle)"; $rss; "MiB"; 15)
+    else (absolute("berthd idle RSS (--idle-seconds after the runs)"; $idle; "MiB"; 15),
+          info("berthd RSS right after the runs"; $rss; "MiB")) end,
   info("floor: runc kill+delete"; floor("container-floor"; "runc kill+delete"); "ms"),
   "streaming:",
   ratio("Exec (streaming) true / ExecSync true, berth";

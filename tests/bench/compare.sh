@@ -18,6 +18,8 @@
 #     --churn-seconds: pods/s and latency under load; not by default);
 #   - `density` (--density-pods pods of --density-containers-per-pod sleeping containers:
 #     daemon and per-pod process memory; not by default).
+# The pod and container runs read each daemon's memory right after their last call and again
+# --idle-seconds later (15; 0: not), once its periodic housekeeping has run: its idle memory.
 # Prints one table per run, the table of everything with the berth/containerd and berth/floor
 # ratios (table.jq), then the budgets of the issues (budgets.jq), and writes all results as one
 # JSON.
@@ -27,7 +29,7 @@
 #               [--list-containers N] [--scenarios "image pod container scratch" | all]
 #               [--forward-mib MIB] [--scratch N] [--list-pods N] [--list-containers-per-pod N]
 #               [--list-calls N] [--churn-workers N] [--churn-seconds N] [--churn-rounds N]
-#               [--density-pods N] [--density-containers-per-pod N]
+#               [--density-pods N] [--density-containers-per-pod N] [--idle-seconds N]
 # Everything it starts runs from one temp dir (private configs, roots, state and sockets) and
 # is stopped by pid at exit, also when it is interrupted or berth-bench dies: first every
 # berth-bench pod is removed through CRI from both daemons, then the daemons are stopped, then
@@ -54,6 +56,7 @@ churn_seconds=20
 churn_rounds=1
 density_pods=20
 density_containers=1
+idle_seconds=15
 json="$PWD/berth-compare.json"
 layers=4
 layer_mib=50
@@ -64,7 +67,7 @@ usage="usage: $0 [--build DIR] [--berthd PATH] [--monitor PATH] [--count N] [--p
   [--scenarios \"$scenarios\" | all (= $all_scenarios)]
   [--forward-mib MIB] [--scratch N] [--list-pods N] [--list-containers-per-pod N]
   [--list-calls N] [--churn-workers N] [--churn-seconds N] [--churn-rounds N]
-  [--density-pods N] [--density-containers-per-pod N]"
+  [--density-pods N] [--density-containers-per-pod N] [--idle-seconds N]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -88,6 +91,7 @@ while [[ $# -gt 0 ]]; do
     --churn-rounds) churn_rounds=$2; shift 2 ;;
     --density-pods) density_pods=$2; shift 2 ;;
     --density-containers-per-pod) density_containers=$2; shift 2 ;;
+    --idle-seconds) idle_seconds=$2; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
@@ -357,13 +361,13 @@ fi
 if has pod; then
   echo "== berth-bench pod, count $pods" >&2
   bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" --scenario pod --count "$pods" \
-    --json "$work/pod-run.json"
+    --idle-seconds "$idle_seconds" --json "$work/pod-run.json"
 fi
 if has container; then
   echo "== berth-bench container ($small_image), count $containers, ListContainers with" \
     "$list_containers" >&2
   container_flags=(--scenario container --count "$containers" --container-image "$small_image"
-    --list-containers "$list_containers" --skip-unimplemented)
+    --list-containers "$list_containers" --skip-unimplemented --idle-seconds "$idle_seconds")
   bench "${berth_endpoint[@]}" "${containerd_endpoint[@]}" "${container_flags[@]}" \
     --json "$work/container-run.json"
   if [[ $(jq -r '.skipped.container // empty' "$work/container-run.json") != "" ]]; then

@@ -147,15 +147,20 @@ absl::Status RunScenario(const Scenario& scenario, const BenchOptions& options,
   return status;
 }
 
+// The daemon's RSS and PSS now as the "memory" metrics <prefix>rss_mib and <prefix>pss_mib.
+void RecordDaemonMemory(Target& target, const std::string& prefix) {
+  if (target.daemon_pid <= 0) return;
+  if (absl::StatusOr<Memory> memory = ReadSmapsRollup(target.daemon_pid); memory.ok()) {
+    auto& metrics = target.metrics["memory"];
+    metrics[prefix + "rss_mib"].push_back(static_cast<double>(memory->rss_kib) / 1024.0);
+    metrics[prefix + "pss_mib"].push_back(static_cast<double>(memory->pss_kib) / 1024.0);
+  }
+}
+
 // The daemon's and the pod processes' memory now, as the "memory" scenario's metrics.
 void RecordMemory(Target& target) {
+  RecordDaemonMemory(target, "daemon_");
   auto& metrics = target.metrics["memory"];
-  if (target.daemon_pid > 0) {
-    if (absl::StatusOr<Memory> memory = ReadSmapsRollup(target.daemon_pid); memory.ok()) {
-      metrics["daemon_rss_mib"].push_back(static_cast<double>(memory->rss_kib) / 1024.0);
-      metrics["daemon_pss_mib"].push_back(static_cast<double>(memory->pss_kib) / 1024.0);
-    }
-  }
   if (!target.pod_process_names.empty()) {
     std::set<pid_t> pids = PodProcessPids(target);
     Memory sum = SumOf(std::vector<pid_t>(pids.begin(), pids.end()));
@@ -220,6 +225,13 @@ absl::Status Run(const Flags& flags, const BenchOptions& options) {
     RETURN_IF_ERROR(status);
   }
   for (Target& target : targets) RecordMemory(target);
+  if (options.idle_seconds > 0) {
+    // Idle: what a daemon keeps once its periodic housekeeping (berthd trims malloc every 5 s,
+    // its worker threads end after 10 s without work) has run.
+    std::cerr << "berth-bench: idle for " << options.idle_seconds << " s\n";
+    absl::SleepFor(absl::Seconds(options.idle_seconds));
+    for (Target& target : targets) RecordDaemonMemory(target, "daemon_idle_");
+  }
   std::cout << ReportTable(targets);
   for (const auto& [name, why] : skipped)
     std::cout << "scenario " << name << " skipped: " << why << "\n";
@@ -287,6 +299,10 @@ void AddScenarioOptions(CLI::App& app, BenchOptions& options) {
   app.add_option("--list-pods", options.list_pods, "list: pods up while listing");
   app.add_option("--list-containers-per-pod", options.list_containers_per_pod,
                  "list: containers in each of the --list-pods pods");
+  app.add_option("--idle-seconds", options.idle_seconds,
+                 "after the runs, wait this long and read the daemon's memory again (its idle "
+                 "memory; 0: no)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--churn-workers", options.churn_workers, "churn: parallel workers")
       ->check(CLI::PositiveNumber);
   app.add_option("--churn-seconds", options.churn_seconds, "churn: seconds per round")

@@ -48,6 +48,9 @@ struct BenchOptions {
   // density: pods up at once, each with this many sleeping containers.
   int density_pods = 20;
   int density_containers_per_pod = 1;
+  // After the runs: seconds to wait before the daemon's memory is read a second time, as its
+  // idle memory (daemon_idle_rss_mib, daemon_idle_pss_mib; 0: not read).
+  int idle_seconds = 0;
   // A scenario that fails with UNIMPLEMENTED is dropped from the report instead of failing the
   // run.
   bool skip_unimplemented = false;
