@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "common/log.h"
 #include "common/status.h"
+#include "conmon/mon_log.h"
 
 namespace berth::mon {
 namespace {
@@ -115,7 +115,7 @@ void AttachHub::WatchSink(uint64_t id, int stream) {
       loop_->Watch(sink.fd.get(), sink.want_out ? uint32_t{EPOLLOUT} : 0u,
                    [this, id, stream](uint32_t events) { OnSink(id, stream, events); });
   if (!watched.ok()) {
-    LOG_WARN("attach: {}", watched);
+    MON_WARN("attach: %s", watched.ToString().c_str());
     CloseSink(*clients_.at(id), stream);
   }
 }
@@ -199,7 +199,7 @@ void AttachHub::SetReading(uint64_t id, Client& client, bool reading) {
   absl::Status watched =
       loop_->Watch(client.in.get(), EPOLLIN, [this, id](uint32_t) { OnClientStdin(id); });
   if (!watched.ok()) {
-    LOG_WARN("attach: {}", watched);
+    MON_WARN("attach: %s", watched.ToString().c_str());
     client.reading = false;
     EndClientStdin(id, client);
   }
@@ -254,7 +254,7 @@ void AttachHub::WriteStdin(absl::string_view data) {
   absl::Status watched =
       loop_->Watch(stdin_.get(), EPOLLOUT, [this](uint32_t) { OnStdinWritable(); });
   if (!watched.ok()) {
-    LOG_WARN("attach: {}", watched);
+    MON_WARN("attach: %s", watched.ToString().c_str());
     CloseStdin();
   }
 }
@@ -316,7 +316,8 @@ void AttachHub::Reap(bool all) {
     CloseSink(client, 0);
     CloseSink(client, 1);
     if (client.dropped > 0) {
-      LOG_INFO("attach: a client that did not keep up missed {} bytes of output", client.dropped);
+      MON_INFO("attach: a client that did not keep up missed %llu bytes of output",
+               static_cast<unsigned long long>(client.dropped));
     }
     it = clients_.erase(it);
   }

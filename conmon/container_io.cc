@@ -8,8 +8,8 @@
 
 #include <cerrno>
 
-#include "common/log.h"
 #include "common/status.h"
+#include "conmon/mon_log.h"
 
 namespace berth::mon {
 namespace {
@@ -107,7 +107,7 @@ ContainerIo::ReadState ContainerIo::ReadStream(LogStream stream, int max_reads) 
     if (n > 0) {
       absl::string_view data(buffer.data(), static_cast<size_t>(n));
       absl::Status written = log_.Append(stream, data, absl::Now());
-      if (!written.ok()) LOG_WARN("container log: {}", written);
+      if (!written.ok()) MON_WARN("container log: %s", written.ToString().c_str());
       attach_.Output(stream, data);
       continue;
     }

@@ -18,13 +18,13 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/files.h"
-#include "common/log.h"
 #include "common/status.h"
 #include "conmon/console_socket.h"
 #include "conmon/container_io.h"
 #include "conmon/exec_fifo.h"
 #include "conmon/exec_stream.h"
 #include "conmon/exec_sync.h"
+#include "conmon/mon_log.h"
 #include "conmon/runtime_cmd.h"
 
 namespace berth::mon {
@@ -187,8 +187,8 @@ void ContainerSupervisor::Create(const v1::CreateContainer& request, Reply reply
       WhileAlive(c->life, [this, raw, console, with_stdin, reply](const RuntimeResult& result) {
         if (console && result.success()) {
           absl::StatusOr<UniqueFd> master = console->ReceiveMaster();
-          absl::Status set = master.ok() ? raw->io->SetTerminal(std::move(*master), with_stdin)
-                                         : master.status();
+          absl::Status set =
+              master.ok() ? raw->io->SetTerminal(std::move(*master), with_stdin) : master.status();
           if (!set.ok()) {
             RuntimeResult failed = result;
             failed.wait_status = 1 << 8;
@@ -220,7 +220,8 @@ void ContainerSupervisor::Container::Created(ContainerSupervisor* s, ConsoleSock
     adopted = absl::InternalError(described.Describe("runc create"));
   }
   if (!adopted.ok()) {
-    reply(Answer(kInternal, absl::StrCat("creating container ", id, ": ", adopted.status().message())));
+    reply(Answer(kInternal,
+                 absl::StrCat("creating container ", id, ": ", adopted.status().message())));
     // Whatever runc left behind goes; then the container is forgotten.
     RunDelete(s);
     return;
@@ -252,10 +253,11 @@ void ContainerSupervisor::Container::AwaitStart(ContainerSupervisor* s, UniqueFd
     EndStart(s, watched);
     return;
   }
-  start_timer = s->loop_->AddTimer(absl::Seconds(60), WhileAlive(life, [this, s] {
-    start_timer = 0;
-    EndStart(s, absl::DeadlineExceededError("runc's init did not reach its start in 60s"));
-  }));
+  start_timer = s->loop_->AddTimer(
+      absl::Seconds(60), WhileAlive(life, [this, s] {
+        start_timer = 0;
+        EndStart(s, absl::DeadlineExceededError("runc's init did not reach its start in 60s"));
+      }));
 }
 
 void ContainerSupervisor::Container::CheckStart(ContainerSupervisor* s, bool exited) {
@@ -270,7 +272,7 @@ void ContainerSupervisor::Container::CheckStart(ContainerSupervisor* s, bool exi
       // As `runc start` does: without the fifo, runc sees the container running.
       std::string path = ExecFifoPath(runtime, id);
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        LOG_WARN("removing {}: {}", path, ErrnoStatus(errno, "unlink"));
+        MON_WARN("removing %s: %s", path.c_str(), ErrnoStatus(errno, "unlink").ToString().c_str());
       }
       if (state == State::kCreated) state = State::kRunning;
       EndStart(s, absl::OkStatus());
@@ -333,9 +335,10 @@ void ContainerSupervisor::Container::WriteExitRecord(const std::string& pod_dir)
   if (pod_dir.empty()) return;
   std::string dir = pod_dir + "/exits";
   absl::Status status = MakeDirs(dir, 0700);
-  if (status.ok()) status = WriteFileAtomic(dir + "/" + id, exit.SerializeAsString(), 0600,
-                                               Durability::kVolatile);
-  if (!status.ok()) LOG_ERROR("writing the exit record of container {}: {}", id, status);
+  if (status.ok())
+    status = WriteFileAtomic(dir + "/" + id, exit.SerializeAsString(), 0600, Durability::kVolatile);
+  if (!status.ok())
+    MON_ERROR("writing the exit record of container %s: %s", id.c_str(), status.ToString().c_str());
 }
 
 void ContainerSupervisor::Container::RunDelete(ContainerSupervisor* s) {
@@ -345,7 +348,7 @@ void ContainerSupervisor::Container::RunDelete(ContainerSupervisor* s) {
         if (!result.success()) {
           std::string message =
               absl::StrCat("deleting container ", id, ": ", result.Describe("runc delete"));
-          LOG_WARN("{}", message);
+          MON_WARN("%s", message.c_str());
           if (!delete_waiters.empty() && state != State::kCreating) {
             std::vector<Reply> waiters = std::move(delete_waiters);
             delete_waiters.clear();
@@ -357,7 +360,7 @@ void ContainerSupervisor::Container::RunDelete(ContainerSupervisor* s) {
         Forget(s);
       }));
   if (!pid.ok()) {
-    LOG_WARN("deleting container {}: {}", id, pid.status());
+    MON_WARN("deleting container %s: %s", id.c_str(), pid.status().ToString().c_str());
     Forget(s);
   }
 }
@@ -437,8 +440,9 @@ void ContainerSupervisor::Stop(const v1::StopContainer& request, Reply reply) {
     return;
   }
   c->kill_timers.push_back(loop_->AddTimer(timeout, WhileAlive(c->life, [c] {
-    if (c->state != Container::State::kExited) ::kill(c->pid, SIGKILL);
-  })));
+                                             if (c->state != Container::State::kExited)
+                                               ::kill(c->pid, SIGKILL);
+                                           })));
 }
 
 void ContainerSupervisor::Delete(const v1::DeleteContainer& request, Reply reply) {
@@ -488,8 +492,8 @@ void ContainerSupervisor::ExecSync(const v1::ExecSync& request, std::vector<Uniq
       .out = std::move(fds[0]),
       .err = std::move(fds[1]),
   };
-  absl::Duration timeout = request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns())
-                                                    : absl::InfiniteDuration();
+  absl::Duration timeout =
+      request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns()) : absl::InfiniteDuration();
   // The reply does not need the container: it may be deleted meanwhile.
   std::string id = c->id;
   absl::Status status = StartExecSync(
@@ -593,25 +597,24 @@ void ContainerSupervisor::ExecStream(const v1::ExecStream& request, std::vector<
                         "tty)"));
   }
   std::string id = c->id;
-  absl::Status status = execs_->Start(
-      std::move(params), [reply, id](absl::StatusOr<ExecStarted> started) {
-        if (!started.ok()) {
-          return reply(Answer(Annotate(started.status(), absl::StrCat("exec in container ", id))),
-                       {});
-        }
-        v1::Response response = Answer();
-        response.mutable_exec_stream()->set_exec_id(started->exec_id);
-        response.mutable_exec_stream()->set_pid(started->pid);
-        std::vector<UniqueFd> master;
-        if (started->pty_master) master.push_back(std::move(started->pty_master));
-        reply(std::move(response), std::move(master));
-      });
+  absl::Status status = execs_->Start(std::move(params), [reply,
+                                                          id](absl::StatusOr<ExecStarted> started) {
+    if (!started.ok()) {
+      return reply(Answer(Annotate(started.status(), absl::StrCat("exec in container ", id))), {});
+    }
+    v1::Response response = Answer();
+    response.mutable_exec_stream()->set_exec_id(started->exec_id);
+    response.mutable_exec_stream()->set_pid(started->pid);
+    std::vector<UniqueFd> master;
+    if (started->pty_master) master.push_back(std::move(started->pty_master));
+    reply(std::move(response), std::move(master));
+  });
   if (!status.ok()) plain(Answer(Annotate(status, absl::StrCat("exec in container ", id))));
 }
 
 void ContainerSupervisor::WaitExec(const v1::WaitExec& request, Reply reply) {
-  absl::Duration timeout = request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns())
-                                                    : absl::InfiniteDuration();
+  absl::Duration timeout =
+      request.timeout_ns() > 0 ? absl::Nanoseconds(request.timeout_ns()) : absl::InfiniteDuration();
   execs_->Wait(request.exec_id(), timeout, [reply](absl::StatusOr<ExecExit> exit) {
     if (!exit.ok()) return reply(Answer(exit.status()));
     v1::Response response = Answer();

@@ -1,6 +1,6 @@
-// The spdlog and fmt implementations, compiled into the statically linked berth-mon (Debian
-// ships both only as shared libraries). berth-mon's own logging is mon_log.h; spdlog comes in
-// with the shared code of common/ and the container half. This is what spdlog's and fmt's own
+// The spdlog and fmt implementations, compiled into the statically linked berthd (Debian
+// ships both only as shared libraries; berth-mon logs with mon_log.h and links neither). This
+// is what spdlog's and fmt's own
 // compiled libraries are built from: their -inl.h headers and the same explicit
 // instantiations.
 #ifndef SPDLOG_COMPILED_LIB
