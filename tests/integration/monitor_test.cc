@@ -288,9 +288,9 @@ TEST_F(MonitorTest, PinsConfiguredNamespacesAndShutsDown) {
     if (words[0] == "Private_Dirty:") dirty_kb += kb;
     if (words[0] == "Pss:") pss_kb += kb;
   }
-  // Private_Clean is mostly berth-mon's text (statically linked: Abseil, protobuf-lite,
-  // libstdc++ and libc included) while no other monitor maps it; Private_Dirty is what every
-  // further pod costs.
+  // Private_Clean is mostly berth-mon's text (Abseil, protobuf-lite and libstdc++ linked in;
+  // glibc is shared) while no other monitor maps it; Private_Dirty is what every further pod
+  // costs.
   std::printf("berth-mon private memory: %lld KiB (dirty %lld KiB, Pss %lld KiB)\n",
               static_cast<long long>(private_kb), static_cast<long long>(dirty_kb),
               static_cast<long long>(pss_kb));
