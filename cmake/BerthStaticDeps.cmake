@@ -181,6 +181,9 @@ function(berth_static_executable name)
   # to the executable's copy. The same goes for the libraries dlopened later (libcurl brings
   # its own libssl and libcrypto, libarchive's ICU its own libstdc++): each keeps its own.
   target_link_options(${name} PRIVATE -Wl,--exclude-libs,ALL)
+  # -z now: the few hundred glibc symbols bound at start, so that no lazy binding runs in a vfork
+  # child (common/spawn.h) before its exec.
+  target_link_options(${name} PRIVATE -Wl,-z,now)
   # DT_RELR: the ~50,000 relative relocations of the linked-in code in a 9 KiB bitmap instead
   # of 1.2 MB of .rela.dyn that ld.so reads at every start.
   check_linker_flag(CXX "-Wl,-z,pack-relative-relocs" BERTH_HAVE_PACK_RELATIVE_RELOCS)
