@@ -1,6 +1,9 @@
 #include "server/executor.h"
 
+#include <system_error>
 #include <utility>
+
+#include "common/log.h"
 
 namespace berth {
 
@@ -30,7 +33,15 @@ void Executor::Run(std::function<void()> task) {
     return;
   }
   auto self = threads_.emplace(threads_.end());
-  *self = std::thread([this, self] { Loop(self); });
+  try {
+    *self = std::thread([this, self] { Loop(self); });
+  } catch (const std::system_error& error) {
+    // No thread now (a pid or memory limit): the task waits for a running thread, or for the
+    // next Run to try again.
+    threads_.erase(self);
+    LOG_WARN("executor: cannot start a thread ({}); {} task(s) waiting, {} thread(s) running",
+             error.what(), tasks_.size(), threads_.size());
+  }
 }
 
 int Executor::threads() const {
