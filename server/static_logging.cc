@@ -1,8 +1,7 @@
 // The spdlog and fmt implementations, compiled into the statically linked berthd (Debian
 // ships both only as shared libraries; berth-mon logs with mon_log.h and links neither). This
-// is what spdlog's and fmt's own
-// compiled libraries are built from: their -inl.h headers and the same explicit
-// instantiations.
+// is what spdlog's and fmt's own compiled libraries are built from: their -inl.h headers and
+// the same explicit instantiations.
 #ifndef SPDLOG_COMPILED_LIB
 #error "static_logging.cc is built with SPDLOG_COMPILED_LIB"
 #endif
