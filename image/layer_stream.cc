@@ -27,25 +27,11 @@ bool HasPrefix(const char* data, size_t size, const unsigned char* magic, size_t
 
 }  // namespace
 
-namespace layer_stream_internal {
-
-// sha256 over a stream of updates, printed as "sha256:<hex>".
-class Hasher {
- public:
-  void Update(const char* data, size_t size) { sha256_.Update(data, size); }
-  std::string Finish() { return sha256_.FinishDigest(); }
-
- private:
-  Sha256 sha256_;
-};
-
-}  // namespace layer_stream_internal
-
 LayerStream::LayerStream(int source_fd, int64_t max_uncompressed_bytes, bool hash_source)
     : source_fd_(source_fd),
       max_uncompressed_bytes_(max_uncompressed_bytes),
-      raw_hash_(hash_source ? std::make_unique<Hasher>() : nullptr),
-      tar_hash_(std::make_unique<Hasher>()),
+      raw_hash_(hash_source ? std::make_unique<Sha256>() : nullptr),
+      tar_hash_(std::make_unique<Sha256>()),
       raw_(kRawBufferSize) {}
 
 LayerStream::~LayerStream() = default;
@@ -135,8 +121,8 @@ absl::Status LayerStream::DrainToEnd() {
 
 LayerDigests LayerStream::Finish() {
   LayerDigests digests;
-  if (raw_hash_ != nullptr) digests.digest = raw_hash_->Finish();
-  digests.diff_id = SameBytesHashedRaw() ? digests.digest : tar_hash_->Finish();
+  if (raw_hash_ != nullptr) digests.digest = raw_hash_->FinishDigest();
+  digests.diff_id = SameBytesHashedRaw() ? digests.digest : tar_hash_->FinishDigest();
   digests.compressed_size = compressed_size_;
   digests.uncompressed_size = uncompressed_size_;
   return digests;

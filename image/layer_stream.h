@@ -15,8 +15,8 @@ namespace berth::image {
 
 namespace layer_stream_internal {
 class Decoder;
-class Hasher;
 }  // namespace layer_stream_internal
+class Sha256;
 
 // The identities of one layer, as "sha256:<hex>" strings, and its sizes.
 struct LayerDigests {
@@ -65,7 +65,6 @@ class LayerStream {
 
  private:
   using Decoder = layer_stream_internal::Decoder;
-  using Hasher = layer_stream_internal::Hasher;
 
   // Reads raw bytes from the source into raw_, hashing them. Sets raw_eof_ at the end.
   absl::Status FillRaw();
@@ -82,8 +81,8 @@ class LayerStream {
   bool started_ = false;
   bool done_ = false;
   LayerCompression compression_ = LayerCompression::kNone;
-  std::unique_ptr<Hasher> raw_hash_;  // null when the source is not hashed
-  std::unique_ptr<Hasher> tar_hash_;
+  std::unique_ptr<Sha256> raw_hash_;  // null when the source is not hashed
+  std::unique_ptr<Sha256> tar_hash_;
   std::unique_ptr<Decoder> decoder_;
   std::vector<char> raw_;  // compressed bytes read but not yet decoded: [raw_pos_, raw_end_)
   size_t raw_pos_ = 0;
