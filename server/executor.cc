@@ -24,14 +24,21 @@ Executor::~Executor() {
 }
 
 void Executor::Run(std::function<void()> task) {
-  JoinEnded();
-  absl::MutexLock lock(&mu_);
-  tasks_.push_back(std::move(task));
-  // An idle thread takes it (Loop's Await sees the task); else one more thread, if allowed.
-  if (idle_ >= static_cast<int>(tasks_.size()) ||
-      static_cast<int>(threads_.size()) >= max_threads_) {
-    return;
+  ThreadList ended;  // threads that ended idle, joined outside the lock
+  {
+    absl::MutexLock lock(&mu_);
+    ended.swap(ended_);
+    tasks_.push_back(std::move(task));
+    // An idle thread takes it (Loop's Await sees the task); else one more thread, if allowed.
+    if (idle_ < static_cast<int>(tasks_.size()) &&
+        static_cast<int>(threads_.size()) < max_threads_) {
+      StartThread();
+    }
   }
+  for (std::thread& thread : ended) thread.join();
+}
+
+void Executor::StartThread() {
   auto self = threads_.emplace(threads_.end());
   try {
     *self = std::thread([this, self] { Loop(self); });
@@ -52,15 +59,6 @@ int Executor::threads() const {
 int Executor::idle_threads() const {
   absl::MutexLock lock(&mu_);
   return idle_;
-}
-
-void Executor::JoinEnded() {
-  ThreadList ended;
-  {
-    absl::MutexLock lock(&mu_);
-    ended.swap(ended_);
-  }
-  for (std::thread& thread : ended) thread.join();
 }
 
 void Executor::Loop(ThreadList::iterator self) {

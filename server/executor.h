@@ -34,8 +34,8 @@ class Executor {
   using ThreadList = std::list<std::thread>;
 
   void Loop(ThreadList::iterator self);
-  // Joins the threads that ended after their idle timeout.
-  void JoinEnded();
+  // One more thread running Loop (none when the kernel refuses it).
+  void StartThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int max_threads_;
   const absl::Duration idle_timeout_;
