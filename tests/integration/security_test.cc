@@ -198,7 +198,8 @@ TEST_F(SecurityTest, ContainerStatusReportsTheUser) {
   Sc(config)->mutable_run_as_user()->set_value(1000);
   Sc(config)->add_supplemental_groups(3000);
   std::string id = MustRun(pod, config);
-  const cri::LinuxContainerUser& user = MustStatus(id).user().linux();
+  cri::ContainerStatus status = MustStatus(id);  // kept: `user` refers into it
+  const cri::LinuxContainerUser& user = status.user().linux();
   EXPECT_EQ(user.uid(), 1000);
   EXPECT_EQ(user.gid(), 1000);
   EXPECT_THAT(user.supplemental_groups(), ::testing::ElementsAre(1000, 44, 50, 3000));
