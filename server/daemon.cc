@@ -31,6 +31,8 @@ constexpr int kMaxSendBytes = 64 << 20;
 constexpr int kExecutorThreads = 8;
 // Threads for ExecSync calls, which last as long as their commands (liveness probes).
 constexpr int kExecThreads = 16;
+// A pool thread that had no work for this long ends.
+constexpr absl::Duration kPoolIdle = absl::Seconds(10);
 
 absl::StatusOr<UniqueFd> LockRunroot(const std::string& runroot) {
   std::string path = absl::StrCat(runroot, "/berthd.lock");
@@ -148,7 +150,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
       !apparmor.ok()) {
     LOG_WARN("{}", apparmor.ToString());
   }
-  daemon->executor_ = std::make_unique<Executor>(kExecutorThreads);
+  daemon->executor_ = std::make_unique<Executor>(kExecutorThreads, kPoolIdle, "pool-work");
   daemon->image_service_ =
       std::make_unique<ImageService>(daemon->images_.get(), daemon->executor_.get());
   daemon->admin_service_ =
@@ -180,7 +182,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
                    StreamServer::Start(std::move(stream_options), daemon->streams_.get()));
   daemon->streams_->SetServer(daemon->stream_server_.get());
   daemon->runtime_service_.SetStreams(daemon->streams_.get());
-  daemon->exec_executor_ = std::make_unique<Executor>(kExecThreads);
+  daemon->exec_executor_ = std::make_unique<Executor>(kExecThreads, kPoolIdle, "pool-exec");
   daemon->runtime_service_.SetBackends(daemon->sandboxes_.get(), daemon->containers_.get(),
                                        daemon->executor_.get(), daemon->exec_executor_.get());
   RETURN_IF_ERROR(daemon->Serve());

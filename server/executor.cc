@@ -1,5 +1,7 @@
 #include "server/executor.h"
 
+#include <pthread.h>
+
 #include <system_error>
 #include <utility>
 
@@ -7,8 +9,10 @@
 
 namespace berth {
 
-Executor::Executor(int max_threads, absl::Duration idle_timeout)
-    : max_threads_(max_threads > 0 ? max_threads : 1), idle_timeout_(idle_timeout) {}
+Executor::Executor(int max_threads, absl::Duration idle_timeout, std::string name)
+    : max_threads_(max_threads > 0 ? max_threads : 1),
+      idle_timeout_(idle_timeout),
+      name_(name.substr(0, 15)) {}
 
 Executor::~Executor() {
   ThreadList threads;
@@ -62,6 +66,7 @@ int Executor::idle_threads() const {
 }
 
 void Executor::Loop(ThreadList::iterator self) {
+  ::pthread_setname_np(::pthread_self(), name_.c_str());
   mu_.Lock();
   for (;;) {
     ++idle_;

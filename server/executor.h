@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -16,10 +17,12 @@ namespace berth {
 // threads never block. Threads are started when a task finds none idle, up to `max_threads`
 // (more tasks wait in line), and end after `idle_timeout` without work: an idle berthd keeps
 // no worker threads (each costs its touched stack and kernel memory). The destructor runs
-// what is queued and joins the threads.
+// what is queued and joins the threads. Threads carry `name` (at most 15 bytes are kept), so
+// that ps, a debugger and tests can tell the pool's threads from others.
 class Executor {
  public:
-  explicit Executor(int max_threads, absl::Duration idle_timeout = absl::Seconds(10));
+  explicit Executor(int max_threads, absl::Duration idle_timeout = absl::Seconds(10),
+                    std::string name = "pool");
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
   ~Executor();
@@ -39,6 +42,7 @@ class Executor {
 
   const int max_threads_;
   const absl::Duration idle_timeout_;
+  const std::string name_;
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

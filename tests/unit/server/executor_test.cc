@@ -1,6 +1,9 @@
 #include "server/executor.h"
 
+#include <pthread.h>
+
 #include <atomic>
+#include <string>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -93,6 +96,20 @@ TEST(ExecutorTest, ATaskMayQueueAnother) {
   absl::Notification second;
   executor.Run([&] { executor.Run([&] { second.Notify(); }); });
   EXPECT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
+TEST(ExecutorTest, ThreadsCarryTheNameCutTo15Bytes) {
+  Executor executor(1, absl::Seconds(30), "pool-with-a-long-name");
+  std::string name = "?";
+  absl::Notification done;
+  executor.Run([&] {
+    char buffer[16] = {};
+    ::pthread_getname_np(::pthread_self(), buffer, sizeof(buffer));
+    name = buffer;
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(name, "pool-with-a-lon");
 }
 
 }  // namespace
