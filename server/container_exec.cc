@@ -1,6 +1,5 @@
 // ExecSync, ReopenContainerLog and UpdateContainerResources: work on a running container.
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +11,7 @@
 #include "common/status.h"
 #include "oci/runtime_cli.h"
 #include "server/container_manager.h"
+#include "server/exec_output.h"
 
 namespace berth {
 namespace {
@@ -25,35 +25,6 @@ constexpr size_t kMaxExecOutput = 16 << 20;
 constexpr absl::Duration kDrainAfterExit = absl::Milliseconds(200);
 // How long an exec keeps the cgroup attach path warm: runc exec attaches well before this.
 constexpr absl::Duration kExecAttachWarm = absl::Milliseconds(250);
-
-// Reads two pipes until both hit EOF or `deadline_set` and the deadline passes; keeps
-// kMaxExecOutput bytes of each and drops the rest.
-void ReadOutputs(int out_fd, int err_fd, std::string* out, std::string* err,
-                 const std::atomic<int64_t>* deadline_ns) {
-  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-  std::string* sinks[2] = {out, err};
-  char buffer[65536];
-  int open = 2;
-  while (open > 0) {
-    int64_t deadline = deadline_ns->load();
-    if (deadline != 0 && absl::ToUnixNanos(absl::Now()) > deadline) break;
-    int n = ::poll(fds, 2, 50);
-    if (n < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
-      if (got <= 0) {
-        if (got < 0 && errno == EINTR) continue;
-        fds[i].fd = -1;
-        --open;
-        continue;
-      }
-      size_t room = kMaxExecOutput - std::min(kMaxExecOutput, sinks[i]->size());
-      sinks[i]->append(buffer, std::min(room, static_cast<size_t>(got)));
-    }
-  }
-}
-
 
 }  // namespace
 
@@ -99,7 +70,8 @@ absl::StatusOr<runtime::v1::ExecSyncResponse> ContainerManager::ExecSync(
 
   std::string out, err;
   std::atomic<int64_t> deadline{0};
-  std::thread reader(ReadOutputs, out_read.get(), err_read.get(), &out, &err, &deadline);
+  std::thread reader(ReadExecOutputs, out_read.get(), err_read.get(), &out, &err, &deadline,
+                     kMaxExecOutput);
   absl::Duration wait = request.timeout() > 0 ? timeout + absl::Seconds(30) : absl::Hours(24 * 365);
   absl::StatusOr<monitor::v1::Response> response =
       monitor->Call(exec, wait, {out_write.get(), err_write.get()});
