@@ -457,12 +457,13 @@ TEST_F(PodTest, SharedPidNamespaceHasAnInit) {
   ASSERT_EQ(::stat(Pin("pid", id).c_str(), &pinned), 0);
   std::string wanted = absl::StrCat("pid:[", pinned.st_ino, "]");
   bool init_found = false;
-  for (absl::string_view line : absl::StrSplit(
-           RunCommand({.argv = {"sh", "-c",
-                                "for p in /proc/[0-9]*; do echo \"$(readlink $p/ns/pid) "
-                                "$(grep NSpid $p/status 2>/dev/null | tr '\\t' ' ')\"; done"}})
-               ->out,
-           '\n')) {
+  // Kept in a local: StrSplit holds a view of the text, which must outlive the loop.
+  absl::StatusOr<SpawnResult> processes =
+      RunCommand({.argv = {"sh", "-c",
+                           "for p in /proc/[0-9]*; do echo \"$(readlink $p/ns/pid) "
+                           "$(grep NSpid $p/status 2>/dev/null | tr '\\t' ' ')\"; done"}});
+  ASSERT_TRUE(processes.ok()) << processes.status();
+  for (absl::string_view line : absl::StrSplit(processes->out, '\n')) {
     if (absl::StartsWith(line, wanted) && absl::EndsWith(line, " 1")) init_found = true;
   }
   EXPECT_TRUE(init_found) << "no pid 1 in " << wanted;
