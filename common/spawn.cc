@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/clone_child.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 
@@ -60,7 +61,7 @@ absl::StatusOr<ChildPlan> MakePlan(const std::vector<std::string>& argv,
   return plan;
 }
 
-[[noreturn]] void ChildFail(int err_fd) {
+[[noreturn]] BERTH_CLONE_CHILD void ChildFail(int err_fd) {
   int err = errno;
   ssize_t ignored = write(err_fd, &err, sizeof(err));
   (void)ignored;
@@ -71,7 +72,7 @@ absl::StatusOr<ChildPlan> MakePlan(const std::vector<std::string>& argv,
 // it shares with the parent. Reports a failure's errno through `err_fd` (close-on-exec, so a
 // successful exec closes it with nothing written). Signals arrive blocked: the handlers (the
 // parent's code) are reset before they are unblocked.
-[[noreturn]] void ExecChild(const ChildPlan& plan, int err_fd) {
+[[noreturn]] BERTH_CLONE_CHILD void ExecChild(const ChildPlan& plan, int err_fd) {
   struct sigaction dfl;
   std::memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
@@ -101,7 +102,7 @@ struct CloneArgs {
   int err_fd;
 };
 
-int CloneChild(void* arg) {
+BERTH_CLONE_CHILD int CloneChild(void* arg) {
   const auto* args = static_cast<const CloneArgs*>(arg);
   ExecChild(*args->plan, args->err_fd);
 }

@@ -15,6 +15,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/clone_child.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 
@@ -37,8 +38,8 @@ std::vector<std::string> Base(const RuntimeRef& runtime) {
 // The child side of SpawnChild: async-signal-safe calls only, and nothing written to the memory
 // it shares with the parent (it runs with vfork semantics). Signals arrive blocked: the
 // handlers (the parent's code) are reset before they are unblocked.
-[[noreturn]] void ExecChild(char* const* argv, const int (&stdio)[3], int error_pipe,
-                           int image_fd) {
+[[noreturn]] BERTH_CLONE_CHILD void ExecChild(char* const* argv, const int (&stdio)[3],
+                                             int error_pipe, int image_fd) {
   struct sigaction dfl;
   __builtin_memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
@@ -86,7 +87,7 @@ struct CloneArgs {
   int image_fd;
 };
 
-int CloneChild(void* arg) {
+BERTH_CLONE_CHILD int CloneChild(void* arg) {
   const auto* args = static_cast<const CloneArgs*>(arg);
   ExecChild(args->argv, *args->stdio, args->error_pipe, args->image_fd);
 }
